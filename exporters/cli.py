@@ -1,0 +1,259 @@
+"""``thoth-monitoring``: the one command-line entry point.
+
+Every option of a service may also come from its ``--config`` YAML file (keys are the option
+names with underscores; ``${VAR}`` expands from the environment); flags win over the file.
+"""
+
+import argparse
+import asyncio
+import contextlib
+import sys
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from exporters.config import ConfigError, load_yaml, validate
+from exporters.database import DEFAULT_DATA_DIR, embedded_url, redact, resolve_url, stop_embedded
+from exporters.logs import setup_logging
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="thoth-monitoring",
+        description="Monitoring and SLO reporting for the Thoth knowledge graph and its services.",
+    )
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    _add_db(commands)
+    _add_metrics_exporter(commands)
+    _add_demo(commands)
+    return parser
+
+
+# --- db --------------------------------------------------------------------------------------
+
+
+def _add_db(commands: Any) -> None:
+    db = commands.add_parser(
+        "db", help="embedded PostgreSQL and synthetic data", description="Manage the database."
+    )
+    actions = db.add_subparsers(title="actions", required=True, metavar="ACTION")
+    data_dir = argparse.ArgumentParser(add_help=False)
+    data_dir.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help=f"folder of the embedded server (default: {DEFAULT_DATA_DIR})",
+    )
+    up = actions.add_parser(
+        "up",
+        parents=[data_dir],
+        help="start the embedded PostgreSQL and print its URL",
+        description="Start (or reuse) the embedded PostgreSQL from the pgserver wheel. It keeps "
+        "running after this command exits; stop it with 'db down'.",
+    )
+    up.set_defaults(handler=_db_up)
+    down = actions.add_parser("down", parents=[data_dir], help="stop the embedded PostgreSQL")
+    down.set_defaults(handler=_db_down)
+    seed = actions.add_parser(
+        "seed",
+        parents=[data_dir],
+        help="create the schema if missing and load synthetic data",
+        description="Create the knowledge-graph tables that are missing, then bulk-load "
+        "deterministic synthetic data (the same scale and --anchor give the same rows).",
+    )
+    seed.add_argument("--database-url", help="target database (default: the embedded server)")
+    seed.add_argument(
+        "--scale", type=int, default=10_000, help="python_package_version rows (default: 10000)"
+    )
+    seed.add_argument(
+        "--anchor",
+        type=datetime.fromisoformat,
+        help="time the data ends at, ISO 8601 UTC (default: now, to the minute)",
+    )
+    seed.add_argument("--reset", action="store_true", help="empty the seeded tables first")
+    seed.add_argument("--quiet", action="store_true", help="no progress bar")
+    seed.set_defaults(handler=_db_seed)
+
+
+def _db_up(args: argparse.Namespace) -> int:
+    print(embedded_url(args.data_dir))
+    print(f"data folder: {args.data_dir.absolute()}", file=sys.stderr)
+    return 0
+
+
+def _db_down(args: argparse.Namespace) -> int:
+    stopped = stop_embedded(args.data_dir)
+    print("stopped" if stopped else f"no embedded server running in {args.data_dir}")
+    return 0
+
+
+def _db_seed(args: argparse.Namespace) -> int:
+    from exporters.knowledge_graph.seed import SeedError, seed
+
+    url = resolve_url(args.database_url, args.data_dir)
+    anchor = args.anchor or datetime.now(UTC).replace(second=0, microsecond=0, tzinfo=None)
+    try:
+        rows = seed(url, args.scale, anchor, reset=args.reset, progress=not args.quiet)
+    except SeedError as error:
+        print(f"db seed: {error}", file=sys.stderr)
+        return 1
+    print(f"loaded {rows} rows into {redact(url)} (scale {args.scale}, anchor {anchor:%Y-%m-%dT%H:%M}Z)")
+    return 0
+
+
+# --- metrics-exporter ------------------------------------------------------------------------
+
+
+def _add_metrics_exporter(commands: Any) -> None:
+    from exporters.metrics_exporter import DEFAULT_LISTEN
+
+    command = commands.add_parser(
+        "metrics-exporter",
+        help="serve knowledge-graph content metrics on /metrics",
+        description="Collect the content metrics in the background (per-metric interval, at "
+        "most --max-concurrency queries at once, read-only, with statement timeouts) and serve "
+        "the latest results from memory. Without --database-url the embedded server is used.",
+    )
+    _common_options(command)
+    option = _option_adder(command)
+    option("--listen", help=f"address to serve on (default: {DEFAULT_LISTEN})")
+    option("--database-url", help="PostgreSQL URL (default: the embedded server)")
+    option("--data-dir", type=Path, help="folder of the embedded server")
+    option(
+        "--metrics",
+        type=Path,
+        action="append",
+        help="extra metric file (YAML); repeatable; later files override by metric name",
+    )
+    option(
+        "--no-default-metrics",
+        dest="include_default_metrics",
+        action="store_false",
+        help="do not load the Thoth metric set",
+    )
+    option(
+        "--expected-solver",
+        dest="expected_solvers",
+        action="append",
+        help="a solver Thoth should run (solver-<os>-<version>-py<XY>); repeatable; "
+        "default: every solver in ecosystem_solver",
+    )
+    option("--interval", help="default collection interval (default: 60s)")
+    option("--timeout", help="default statement timeout (default: 30s)")
+    option("--max-concurrency", type=int, help="queries at once (default: 2)")
+    option("--probe-interval", help="database probe interval (default: 15s)")
+    command.add_argument(
+        "--once",
+        action="store_true",
+        help="collect everything once, print the exposition and exit (1 if anything failed)",
+    )
+    command.set_defaults(handler=_metrics_exporter)
+
+
+def _metrics_exporter(args: argparse.Namespace) -> int:
+    from exporters.metrics_exporter import MetricsExporterSettings, run_once, serve
+
+    settings = _settings(MetricsExporterSettings, args)
+    setup_logging(settings.log_format, args.log_level)
+    if args.check_config:
+        metrics = settings.metric_set()
+        print(f"configuration is valid: {len(metrics)} metrics")
+        return 0
+    if args.once:
+        return asyncio.run(run_once(settings))
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(settings))
+    return 0
+
+
+# --- demo ------------------------------------------------------------------------------------
+
+
+def _add_demo(commands: Any) -> None:
+    command = commands.add_parser(
+        "demo",
+        help="run the stack on this machine",
+        description="Start the embedded PostgreSQL, seed it (once), and serve the metrics "
+        "exporter on loopback until Ctrl-C.",
+    )
+    command.add_argument("--data-dir", type=Path, default=Path("demo-out/postgres"))
+    command.add_argument("--scale", type=int, default=20_000, help="seed scale (default: 20000)")
+    command.add_argument("--port", type=int, default=9701, help="exporter port (default: 9701)")
+    command.set_defaults(handler=_demo)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from exporters.knowledge_graph.seed import SeedError, seed
+    from exporters.metrics_exporter import MetricsExporterSettings, serve
+
+    setup_logging()
+    url = embedded_url(args.data_dir)
+    anchor = datetime.now(UTC).replace(second=0, microsecond=0, tzinfo=None)
+    with contextlib.suppress(SeedError):  # already seeded by an earlier run
+        seed(url, args.scale, anchor)
+    listen = f"127.0.0.1:{args.port}"
+    print(f"\n  PostgreSQL (embedded)  {redact(url)}\n  metrics exporter       http://{listen}/metrics\n")
+    print("Ctrl-C stops the exporter; 'thoth-monitoring db down --data-dir "
+          f"{args.data_dir}' stops the database.", flush=True)  # fmt: skip
+    settings = MetricsExporterSettings.model_validate(
+        {"listen": listen, "database_url": url, "probe_interval": 5}
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(settings))
+    return 0
+
+
+# --- shared option plumbing ------------------------------------------------------------------
+
+
+def _common_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--config", type=Path, help="YAML file with any of the options below")
+    command.add_argument(
+        "--check-config", action="store_true", help="validate the configuration and exit"
+    )
+    command.add_argument(
+        "--log-format", choices=["keyvalue", "json"], default=argparse.SUPPRESS, help="log style"
+    )
+    command.add_argument("--log-level", default="INFO", help="log level (default: INFO)")
+
+
+def _option_adder(command: argparse.ArgumentParser) -> Callable[..., Any]:
+    """``add_argument`` whose options stay absent unless given, so the config file shows through."""
+
+    def add(*flags: str, **kwargs: Any) -> Any:
+        return command.add_argument(*flags, default=argparse.SUPPRESS, **kwargs)
+
+    return add
+
+
+_NOT_SETTINGS = {"config", "check_config", "log_level", "once", "handler"}
+
+
+def _settings(model: Any, args: argparse.Namespace) -> Any:
+    """Config file values overlaid with the flags given; validated with located errors."""
+    data: dict[str, Any] = {}
+    source = "command line"
+    if args.config is not None:
+        loaded = load_yaml(args.config)
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(str(args.config), [("", "expected a mapping of option: value")])
+        data.update(loaded or {})
+        source = str(args.config)
+    data.update({k: v for k, v in vars(args).items() if k not in _NOT_SETTINGS})
+    return validate(model, data, source)

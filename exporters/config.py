@@ -1,0 +1,95 @@
+"""Configuration loading shared by every command: YAML files with ``${VAR}`` expansion,
+pydantic validation, and one error type that names the file, the field and the problem."""
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ValidationError
+
+_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class ConfigError(Exception):
+    """Invalid configuration; ``problems`` holds one ``(location, message)`` pair per problem."""
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return "\n".join(
+            f"{self.source}: {location}: {message}" if location else f"{self.source}: {message}"
+            for location, message in self.problems
+        )
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from ``30``, ``"30s"``, ``"5m"``, ``"1.5h"``, ``"250ms"`` or ``"7d"``."""
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as 30s, 5m or 1h")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError(f"{value!r} is not a duration such as 30s, 5m or 1h")
+        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds <= 0:
+        raise ValueError("a duration must be greater than zero")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+def load_yaml(path: Path, environ: Mapping[str, str] | None = None) -> Any:
+    """Parse ``path`` after replacing every ``${VAR}`` with the environment's value."""
+    environ = os.environ if environ is None else environ
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(str(path), [("", f"cannot read: {error.strerror}")]) from error
+    problems: list[tuple[str, str]] = []
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in environ:
+            line = text.count("\n", 0, match.start()) + 1
+            problems.append((f"line {line}", f"environment variable {name} is not set"))
+            return ""
+        return environ[name]
+
+    expanded = _VARIABLE.sub(substitute, text)
+    if problems:
+        raise ConfigError(str(path), problems)
+    try:
+        return yaml.safe_load(expanded)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise ConfigError(str(path), [(where, f"invalid YAML: {problem}")]) from error
+
+
+def validate(model: type[Model], data: Any, source: str, prefix: str = "") -> Model:
+    """Build ``model`` from ``data``; every pydantic error becomes one located problem."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(source, [_located(prefix, item) for item in error.errors()]) from None
+
+
+def _located(prefix: str, item: Any) -> tuple[str, str]:
+    path = ".".join(str(part) for part in item["loc"])
+    location = ".".join(part for part in (prefix, path) if part)
+    message = str(item["msg"]).removeprefix("Value error, ")
+    return location, message

@@ -1,0 +1,87 @@
+"""Where the database comes from: a given URL, or the embedded PostgreSQL of the ``pgserver``
+wheel started under a data folder (Unix socket only, so it never takes a TCP port)."""
+
+import logging
+import os
+import subprocess
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DATA_DIR = Path(os.environ.get("THOTH_MONITORING_DATA", ".thoth-monitoring")) / "postgres"
+CONNECT_TIMEOUT_SECONDS = 10
+
+
+def embedded_url(data_dir: Path = DEFAULT_DATA_DIR, database: str | None = None) -> str:
+    """Start (or reuse) the embedded server in ``data_dir`` and return its URL.
+
+    The server keeps running after this process exits; ``stop_embedded`` stops it.
+    """
+    import pgserver  # imported lazily: it takes a file lock and starts a process
+
+    data_dir = data_dir.absolute()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(data_dir, cleanup_mode=None)
+    url: str = server.get_uri(database)
+    log.info("event=embedded_postgres_ready data_dir=%s", data_dir)
+    return url
+
+
+def stop_embedded(data_dir: Path = DEFAULT_DATA_DIR) -> bool:
+    """Stop the embedded server in ``data_dir``; False when none was running."""
+    from pgserver._commands import pg_ctl
+
+    data_dir = data_dir.absolute()
+    if not (data_dir / "postmaster.pid").exists():
+        return False
+    user = "pgserver" if os.geteuid() == 0 else None
+    try:
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir, user=user, timeout=30)
+    except subprocess.CalledProcessError:
+        return False
+    return True
+
+
+def resolve_url(database_url: str | None, data_dir: Path = DEFAULT_DATA_DIR) -> str:
+    """The given URL, or the embedded server's when none was given."""
+    return database_url or embedded_url(data_dir)
+
+
+def psycopg_url(url: str) -> str:
+    """A libpq URL (``postgresql://``) from any SQLAlchemy-style PostgreSQL URL."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(scheme="postgresql"))
+
+
+def with_database(url: str, database: str) -> str:
+    """The same server URL pointing at another database."""
+    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
+
+
+def redact(url: str) -> str:
+    """``url`` without its password, for logs and output."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def create_engine(url: str, pool_size: int, application_name: str) -> AsyncEngine:
+    """An async engine with pre-ping, bounded pool waits and a connect timeout."""
+    parts = urlsplit(psycopg_url(url))
+    return create_async_engine(
+        urlunsplit(parts._replace(scheme="postgresql+psycopg")),
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_pre_ping=True,
+        pool_timeout=CONNECT_TIMEOUT_SECONDS,
+        pool_recycle=3600,
+        connect_args={
+            "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+            "application_name": application_name,
+        },
+    )

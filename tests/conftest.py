@@ -1,0 +1,88 @@
+"""Shared fixtures: a real PostgreSQL server (embedded pgserver, or ``TEST_DATABASE_URL``),
+throw-away databases on it, a seeded knowledge graph, and an S3 server (moto, over HTTP)."""
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+
+import psycopg
+import pytest
+from moto.server import ThreadedMotoServer
+
+from exporters.database import embedded_url, psycopg_url, stop_embedded, with_database
+from exporters.knowledge_graph.seed import Dataset, build_dataset, seed
+
+SEED_SCALE = 3_000
+SEED_ANCHOR = datetime(2026, 11, 20, 12, 0)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true", help="run the full-length stress tests")
+
+
+@pytest.fixture(scope="session")
+def run_slow(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--run-slow"))
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The PostgreSQL server every test database lives on."""
+    if url := os.environ.get("TEST_DATABASE_URL"):
+        yield url
+        return
+    data_dir = tmp_path_factory.mktemp("pg") / "data"
+    yield embedded_url(data_dir)
+    stop_embedded(data_dir)
+
+
+@pytest.fixture(scope="session")
+def make_database(server_url: str) -> Iterator[Callable[[], str]]:
+    """Factory: a new empty database per call, dropped at the end of the session."""
+    created: list[str] = []
+
+    def make() -> str:
+        name = f"test_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(psycopg_url(server_url), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+        created.append(name)
+        return with_database(server_url, name)
+
+    yield make
+    with psycopg.connect(psycopg_url(server_url), autocommit=True) as conn:
+        for name in created:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def dataset() -> Dataset:
+    return build_dataset(SEED_SCALE, SEED_ANCHOR)
+
+
+@pytest.fixture(scope="session")
+def seeded_url(make_database: Callable[[], str]) -> str:
+    """A knowledge graph created by our models and loaded with ``dataset``'s rows."""
+    url = make_database()
+    seed(url, SEED_SCALE, SEED_ANCHOR, progress=False)
+    return url
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _s3_credentials() -> None:
+    """moto accepts any credentials; boto3 only needs some to sign with."""
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+
+
+REPOSITORY = Path(__file__).resolve().parents[1]
