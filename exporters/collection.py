@@ -197,7 +197,7 @@ async def _read_only(
 def samples_from_rows(
     definition: MetricDefinition, result: tuple[Sequence[str], list[Sequence[Any]]]
 ) -> tuple[Sample, ...]:
-    """Turn query rows into samples, checking them against the definition."""
+    """Turn query rows into samples (sorted by labels), checking them against the definition."""
     columns, rows = result
     expected = [*definition.labels] + ([] if definition.type == "info" else [definition.value_column])
     missing = [column for column in expected if column not in columns]
@@ -217,7 +217,7 @@ def samples_from_rows(
             samples[labels] = Sample(labels, 1.0)
         elif row[value_position] is not None:
             samples[labels] = Sample(labels, float(row[value_position]))
-    return tuple(samples.values())
+    return tuple(sorted(samples.values(), key=lambda sample: sample.labels))
 
 
 def _one_line(error: BaseException) -> str:

@@ -4,6 +4,7 @@ wheel started under a data folder (Unix socket only, so it never takes a TCP por
 import logging
 import os
 import subprocess
+import warnings
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -20,11 +21,15 @@ def embedded_url(data_dir: Path = DEFAULT_DATA_DIR, database: str | None = None)
 
     The server keeps running after this process exits; ``stop_embedded`` stops it.
     """
-    import pgserver  # imported lazily: it takes a file lock and starts a process
+    with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
+        import pgserver  # imported lazily: it takes a file lock and starts a process
 
     data_dir = data_dir.absolute()
     data_dir.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(data_dir, cleanup_mode=None)
+    with server._lock:  # a handle cached by this process may point at a server stopped since
+        server.ensure_postgres_running()
     url: str = server.get_uri(database)
     log.info("event=embedded_postgres_ready data_dir=%s", data_dir)
     return url

@@ -38,5 +38,5 @@ def setup_logging(log_format: LogFormat = "keyvalue", level: str = "INFO") -> No
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("botocore", "boto3", "urllib3", "aiohttp.access"):
+    for noisy in ("botocore", "boto3", "urllib3", "aiohttp.access", "pgserver"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,100 @@
+"""Document counts against a real S3 server (moto in server mode, over HTTP)."""
+
+import uuid
+from datetime import datetime, timedelta
+
+import boto3
+import pytest
+
+from exporters.ceph import DocumentCounter, S3Settings, make_client
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def document_id(kind: str, number: int) -> str:
+    when = datetime(2026, 1, 1) + timedelta(minutes=number)
+    return f"{kind}-{when:%y%m%d%H%M%S}-{number:016x}"
+
+
+@pytest.fixture
+def settings(s3_endpoint: str) -> S3Settings:
+    bucket = f"thoth-{uuid.uuid4().hex[:8]}"
+    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
+    return S3Settings(
+        endpoint_url=s3_endpoint,
+        bucket=bucket,
+        prefix="data",
+        deployment="ocp4-stage",
+        document_types=("adviser", "solver", "security-indicators"),
+        recount_interval=3600,
+    )
+
+
+def put(settings: S3Settings, *keys: str) -> None:
+    client = make_client(settings)
+    for key in keys:
+        client.put_object(Bucket=settings.bucket, Key=f"data/ocp4-stage/{key}", Body=b"{}")
+
+
+def test_counts_documents_not_objects(settings: S3Settings) -> None:
+    put(
+        settings,
+        *(f"adviser/{document_id('adviser', n)}" for n in range(5)),
+        f"adviser/{document_id('adviser', 0)}.request",
+        *(f"solver/{document_id('solver-rhel-8-py38', n)}" for n in range(3)),
+        *(f"solver/{document_id('solver-fedora-34-py39', n)}" for n in range(2)),
+        *(f"security-indicators/{document_id('security-indicator', 1)}/{part}"
+          for part in ("bandit", "cloc", "aggregated")),
+        "adviser-elsewhere/not-counted",
+    )  # fmt: skip
+    counter = DocumentCounter(make_client(settings), settings, clock=Clock())
+    counter.refresh()
+    assert counter.up
+    assert counter.counts() == {"adviser": 5, "solver": 5, "security-indicators": 1}
+
+
+def test_refresh_lists_only_new_documents_and_recount_catches_deletions(
+    settings: S3Settings,
+) -> None:
+    put(settings, *(f"adviser/{document_id('adviser', n)}" for n in range(1500)))
+    put(settings, *(f"solver/{document_id('solver-rhel-8-py38', n)}" for n in range(10)))
+    clock = Clock()
+    counter = DocumentCounter(make_client(settings), settings, clock=clock)
+    counter.refresh()
+    assert counter.counts()["adviser"] == 1500
+    put(settings, *(f"adviser/{document_id('adviser', n)}" for n in range(1500, 1600)))
+    put(settings, f"solver/{document_id('solver-rhel-8-py38', 99)}")
+    before = counter.list_requests
+    clock.now += 60
+    counter.refresh()
+    # One listing per known series (adviser, solver-rhel-8-py38) plus the empty
+    # security-indicators folder, however many documents the bucket holds.
+    assert counter.list_requests - before == 3
+    assert counter.counts() == {"adviser": 1600, "solver": 11, "security-indicators": 0}
+
+    make_client(settings).delete_object(
+        Bucket=settings.bucket, Key=f"data/ocp4-stage/adviser/{document_id('adviser', 3)}"
+    )
+    clock.now += 60
+    counter.refresh()
+    assert counter.counts()["adviser"] == 1600  # deletions wait for the recount
+    clock.now += 3600
+    counter.refresh()
+    assert counter.counts()["adviser"] == 1599
+
+
+def test_unreachable_endpoint_sets_up_to_zero() -> None:
+    settings = S3Settings(
+        endpoint_url="http://127.0.0.1:9", bucket="b", deployment="d", timeout=1
+    )
+    counter = DocumentCounter(make_client(settings), settings)
+    counter.up = True
+    with pytest.raises(Exception, match="Could not connect"):
+        counter.refresh()
+    assert not counter.up

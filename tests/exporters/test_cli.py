@@ -1,0 +1,78 @@
+"""The command line as a user runs it: ``--once``, ``--check-config``, ``db seed``."""
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from exporters.knowledge_graph.seed import build_dataset
+
+from tests.conftest import SEED_ANCHOR, SEED_SCALE
+
+
+COMMAND = str(Path(sys.executable).with_name("thoth-monitoring"))
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [COMMAND, *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_once_prints_the_exposition_and_exits_zero(seeded_url: str) -> None:
+    result = run("metrics-exporter", "--once", "--database-url", seeded_url)
+    assert result.returncode == 0, result.stderr
+    assert "\nthoth_graphdb_alembic_version_rows 1.0\n" in result.stdout
+    assert "thoth_metrics_exporter_database_up 1.0" in result.stdout
+
+
+def test_once_exits_one_and_names_each_failed_metric(seeded_url: str, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        "metrics:\n  team_broken:\n    type: gauge\n    help: Broken.\n"
+        "    sql: SELECT count(*) AS value FROM no_such_table\n"
+    )
+    result = run("metrics-exporter", "--once", "--database-url", seeded_url, "--metrics", str(broken))
+    assert result.returncode == 1
+    assert 'relation "no_such_table" does not exist' in result.stderr
+    assert "team_broken failed" in result.stderr
+    assert "thoth_graphdb_cves 30.0" in result.stdout  # the others still reported
+
+
+def test_once_against_an_unreachable_database_fails_fast() -> None:
+    url = "postgresql://nobody@127.0.0.1:9/nothing"
+    result = run("metrics-exporter", "--once", "--database-url", url)
+    assert result.returncode == 1
+    assert "database failed" in result.stderr
+    assert "thoth_metrics_exporter_database_up 0.0" in result.stdout
+
+
+def test_check_config_validates_config_file_and_flags(tmp_path: Path) -> None:
+    config = tmp_path / "exporter.yaml"
+    config.write_text("listen: 127.0.0.1:9999\nmax_concurrency: 0\n")
+    result = run("metrics-exporter", "--config", str(config), "--check-config")
+    assert result.returncode == 2
+    assert f"{config}: max_concurrency: Input should be greater than or equal to 1" in result.stderr
+    config.write_text("listen: 127.0.0.1:9999\nexpected_solvers: [solver-rhel-8-py38]\n")
+    result = run("metrics-exporter", "--config", str(config), "--check-config")
+    assert result.returncode == 0, result.stderr
+    assert "configuration is valid" in result.stdout
+
+
+def test_seed_refuses_a_database_that_holds_data(seeded_url: str) -> None:
+    result = run("db", "seed", "--database-url", seeded_url, "--scale", "10", "--quiet")
+    assert result.returncode == 1
+    assert "tables already hold rows" in result.stderr
+    assert "--reset" in result.stderr
+
+
+def test_seed_reset_reloads_deterministically(make_database: Callable[[], str]) -> None:
+    url = make_database()
+    for extra in ([], ["--reset"]):
+        result = run(
+            "db", "seed", "--database-url", url, "--scale", str(SEED_SCALE),
+            "--anchor", SEED_ANCHOR.isoformat(), "--quiet", *extra,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+    expected = build_dataset(SEED_SCALE, SEED_ANCHOR).total_rows
+    assert f"loaded {expected} rows" in result.stdout

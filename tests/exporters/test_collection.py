@@ -1,0 +1,202 @@
+"""Collection behaviour against a real server: failures, timeouts, outages, vanishing labels."""
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from exporters.database import embedded_url, psycopg_url, stop_embedded
+from exporters.metrics_exporter import MetricsExporter, MetricsExporterSettings
+
+
+def metric_file(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "metrics.yaml"
+    path.write_text("metrics:\n" + body)
+    return path
+
+
+def build(url: str, metrics: Path, **options: object) -> MetricsExporter:
+    return MetricsExporter.build(
+        MetricsExporterSettings.model_validate(
+            {"database_url": url, "metrics": [metrics], "include_default_metrics": False, **options}
+        )
+    )
+
+
+async def eventually(condition: Callable[[], object], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+async def test_slow_query_is_cancelled_server_side_and_does_not_delay_others(
+    make_database: Callable[[], str], tmp_path: Path
+) -> None:
+    url = make_database()
+    metrics = metric_file(
+        tmp_path,
+        """
+  test_slow:
+    type: gauge
+    help: Sleeps past its timeout.
+    timeout: 500ms
+    sql: SELECT 1 AS value FROM pg_sleep(30)
+  test_quick:
+    type: gauge
+    help: Answers at once.
+    sql: SELECT 7 AS value
+""",
+    )
+    exporter = build(url, metrics)
+    started = time.monotonic()
+    failures = await exporter.collect_once()
+    elapsed = time.monotonic() - started
+    await exporter.collector.engine.dispose()
+    assert set(failures) == {"test_slow"}
+    assert "statement timeout" in failures["test_slow"]
+    statuses = exporter.collector.statuses
+    assert statuses["test_slow"].errors_total == 1
+    assert statuses["test_quick"].samples[0].value == 7
+    assert statuses["test_quick"].last_duration is not None
+    assert statuses["test_quick"].last_duration < 0.5
+    assert elapsed < 5
+    with psycopg.connect(psycopg_url(url)) as conn:
+        running = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(30)%' "
+            "AND state = 'active' AND pid <> pg_backend_pid()"
+        ).fetchone()
+    assert running == (0,)
+
+
+async def test_vanished_label_set_vanishes_from_metrics(
+    make_database: Callable[[], str], tmp_path: Path
+) -> None:
+    url = make_database()
+    with psycopg.connect(psycopg_url(url)) as conn:
+        conn.execute("CREATE TABLE fruit (name text)")
+        conn.execute("INSERT INTO fruit VALUES ('apple'), ('pear'), ('pear')")
+    metrics = metric_file(
+        tmp_path,
+        """
+  test_fruit:
+    type: gauge
+    help: Fruit by name.
+    labels: [name]
+    sql: SELECT name, count(*) AS value FROM fruit GROUP BY name
+""",
+    )
+    exporter = build(url, metrics)
+    async with TestClient(TestServer(exporter.app())) as client:
+        await exporter.collect_once()
+        body = await (await client.get("/metrics")).text()
+        assert 'test_fruit{name="pear"} 2.0' in body
+        with psycopg.connect(psycopg_url(url)) as conn:
+            conn.execute("DELETE FROM fruit WHERE name = 'pear'")
+        await exporter.collect_once()
+        body = await (await client.get("/metrics")).text()
+    await exporter.collector.engine.dispose()
+    assert 'test_fruit{name="apple"} 1.0' in body
+    assert "pear" not in body
+
+
+async def test_rows_that_do_not_fit_the_metric_are_an_error_not_a_crash(
+    make_database: Callable[[], str], tmp_path: Path
+) -> None:
+    metrics = metric_file(
+        tmp_path,
+        """
+  test_wrong_columns:
+    type: gauge
+    help: Returns no value column.
+    labels: [name]
+    sql: SELECT 'a' AS name, 1 AS amount
+  test_duplicate_labels:
+    type: gauge
+    help: Returns the same label set twice.
+    labels: [name]
+    sql: SELECT 'a' AS name, 1 AS value UNION ALL SELECT 'a', 2
+""",
+    )
+    exporter = build(make_database(), metrics)
+    failures = await exporter.collect_once()
+    await exporter.collector.engine.dispose()
+    assert "missing ['value']" in failures["test_wrong_columns"]
+    assert "more than once" in failures["test_duplicate_labels"]
+
+
+async def test_writes_are_refused_because_collection_is_read_only(
+    make_database: Callable[[], str], tmp_path: Path
+) -> None:
+    metrics = metric_file(
+        tmp_path,
+        """
+  test_writer:
+    type: gauge
+    help: Tries to write.
+    sql: CREATE TABLE sneaky AS SELECT 1 AS value
+""",
+    )
+    exporter = build(make_database(), metrics)
+    failures = await exporter.collect_once()
+    await exporter.collector.engine.dispose()
+    assert "read-only transaction" in failures["test_writer"]
+
+
+@pytest.fixture
+def own_server(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """A server of this test's own, so the test may stop and start it."""
+    data_dir = tmp_path / "pg"
+    url = embedded_url(data_dir)
+    yield data_dir, url
+    stop_embedded(data_dir)
+
+
+async def test_database_outage_keeps_serving_last_values_then_recovers(
+    own_server: tuple[Path, str], tmp_path: Path
+) -> None:
+    data_dir, url = own_server
+    with psycopg.connect(psycopg_url(url)) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS jobs (id int)")
+        conn.execute("INSERT INTO jobs VALUES (1), (2)")
+    metrics = metric_file(
+        tmp_path,
+        """
+  test_jobs:
+    type: gauge
+    help: Jobs.
+    interval: 300ms
+    sql: SELECT count(*) AS value FROM jobs
+""",
+    )
+    exporter = build(url, metrics, probe_interval=0.2)
+    collector = exporter.collector
+    status = collector.statuses["test_jobs"]
+    running = asyncio.create_task(collector.run_forever())
+    try:
+        async with TestClient(TestServer(exporter.app())) as client:
+            await eventually(lambda: status.samples and collector.database_up)
+            await asyncio.to_thread(stop_embedded, data_dir)
+            await eventually(lambda: not collector.database_up)
+            response = await client.get("/metrics")
+            body = await response.text()
+            assert response.status == 200
+            assert "thoth_metrics_exporter_database_up 0.0" in body
+            assert "test_jobs 2.0" in body
+
+            await asyncio.to_thread(embedded_url, data_dir)
+            with psycopg.connect(psycopg_url(url)) as conn:
+                conn.execute("INSERT INTO jobs VALUES (3)")
+            await eventually(lambda: status.samples and status.samples[0].value == 3)
+            body = await (await client.get("/metrics")).text()
+            assert "thoth_metrics_exporter_database_up 1.0" in body
+            assert "test_jobs 3.0" in body
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await collector.engine.dispose()
