@@ -61,7 +61,10 @@ class S3Settings(BaseModel):
 
     def folder(self, document_type: str) -> str:
         """The key prefix of one result type, with its trailing slash."""
-        return "/".join(part.strip("/") for part in (self.prefix, self.deployment, document_type)) + "/"
+        return (
+            "/".join(part.strip("/") for part in (self.prefix, self.deployment, document_type))
+            + "/"
+        )
 
 
 def make_client(settings: S3Settings) -> "S3Client":

@@ -113,7 +113,10 @@ def _db_seed(args: argparse.Namespace) -> int:
     except SeedError as error:
         print(f"db seed: {error}", file=sys.stderr)
         return 1
-    print(f"loaded {rows} rows into {redact(url)} (scale {args.scale}, anchor {anchor:%Y-%m-%dT%H:%M}Z)")
+    print(
+        f"loaded {rows} rows into {redact(url)} "
+        f"(scale {args.scale}, anchor {anchor:%Y-%m-%dT%H:%M}Z)"
+    )
     return 0
 
 
@@ -208,7 +211,9 @@ def _demo(args: argparse.Namespace) -> int:
     with contextlib.suppress(SeedError):  # already seeded by an earlier run
         seed(url, args.scale, anchor)
     listen = f"127.0.0.1:{args.port}"
-    print(f"\n  PostgreSQL (embedded)  {redact(url)}\n  metrics exporter       http://{listen}/metrics\n")
+    print(
+        f"\n  PostgreSQL (embedded)  {redact(url)}\n  metrics exporter       http://{listen}/metrics\n"
+    )
     print("Ctrl-C stops the exporter; 'thoth-monitoring db down --data-dir "
           f"{args.data_dir}' stops the database.", flush=True)  # fmt: skip
     settings = MetricsExporterSettings.model_validate(

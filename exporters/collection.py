@@ -199,7 +199,9 @@ def samples_from_rows(
 ) -> tuple[Sample, ...]:
     """Turn query rows into samples (sorted by labels), checking them against the definition."""
     columns, rows = result
-    expected = [*definition.labels] + ([] if definition.type == "info" else [definition.value_column])
+    expected = [*definition.labels] + (
+        [] if definition.type == "info" else [definition.value_column]
+    )
     missing = [column for column in expected if column not in columns]
     if missing:
         raise QueryError(

@@ -6,7 +6,7 @@ a scrape costs a dictionary lookup however many Prometheus replicas scrape.
 """
 
 import platform
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Awaitable, Callable, Hashable, Iterator
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
@@ -102,7 +102,7 @@ def _family(status: MetricStatus) -> Metric:
     else:
         family = GaugeMetricFamily(definition.name, definition.help, labels=labels)
     for sample in status.samples:
-        family.add_metric(list(sample.labels), sample.value)  # type: ignore[attr-defined]
+        family.add_metric(list(sample.labels), sample.value)
     return family
 
 
@@ -136,7 +136,7 @@ def _document_metrics(documents: DocumentCounter) -> Iterator[Metric]:
 
 def make_metrics_handler(
     registry: CollectorRegistry, state: Callable[[], Hashable]
-) -> Callable[[web.Request], "web.StreamResponse"]:
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     """An aiohttp handler for ``/metrics``: content negotiation (OpenMetrics or text) and a
     body cache keyed by ``state()``."""
     cache: dict[str, bytes] = {}
@@ -153,4 +153,4 @@ def make_metrics_handler(
             body = cache[content_type] = encoder(registry)
         return web.Response(body=body, headers={"Content-Type": content_type})
 
-    return handle  # type: ignore[return-value]
+    return handle

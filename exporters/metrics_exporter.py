@@ -19,8 +19,8 @@ from exporters.ceph import DocumentCounter, S3Settings, make_client
 from exporters.collection import Collector
 from exporters.config import Duration
 from exporters.database import DEFAULT_DATA_DIR, create_engine, resolve_url
-from exporters.knowledge_graph.models import ALEMBIC_REVISION
 from exporters.exposition import ContentMetrics, make_metrics_handler
+from exporters.knowledge_graph.models import ALEMBIC_REVISION
 from exporters.logs import LogFormat
 from exporters.metricset import MetricDefinition, load_metric_set
 

@@ -136,7 +136,6 @@ def _semantic_problems(
         yield "sql", f"uses :{unknown}, which is not a configured parameter"
 
 
-
 def _include_fragments(sql: str, fragments: dict[str, str]) -> tuple[str, list[str]]:
     """Replace ``{{name}}`` by the fragment's text; fragments may include other fragments."""
     unknown: list[str] = []

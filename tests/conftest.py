@@ -46,14 +46,14 @@ def make_database(server_url: str) -> Iterator[Callable[[], str]]:
     def make() -> str:
         name = f"test_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(psycopg_url(server_url), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+            conn.execute(f'CREATE DATABASE "{name}"')
         created.append(name)
         return with_database(server_url, name)
 
     yield make
     with psycopg.connect(psycopg_url(server_url), autocommit=True) as conn:
         for name in created:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,8 @@ than ORM classes: ``solved`` has no primary key in the real schema, and nothing 
 object mapping.
 """
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -209,7 +211,7 @@ si_aggregated = Table(
 )
 
 
-def _software_environment_columns() -> list[Column[object]]:
+def _software_environment_columns() -> list[Column[Any]]:
     """Columns shared by the Thoth-built and the user-supplied (external) environment tables."""
     return [
         _id(),
@@ -228,9 +230,7 @@ def _software_environment_columns() -> list[Column[object]]:
     ]
 
 
-software_environment = Table(
-    "software_environment", metadata, *_software_environment_columns()
-)
+software_environment = Table("software_environment", metadata, *_software_environment_columns())
 external_software_environment = Table(
     "external_software_environment", metadata, *_software_environment_columns()
 )
@@ -403,8 +403,8 @@ package_extract_run = Table(
 )
 
 
-def _rusage_columns() -> list[Column[object]]:
-    """The columns every performance-indicator table starts with (Thoth's PerformanceIndicatorBase)."""
+def _rusage_columns() -> list[Column[Any]]:
+    """The columns every performance-indicator table starts with (PerformanceIndicatorBase)."""
     return [
         Column("component", String(256), nullable=False),
         Column("origin", String(256), nullable=False),
@@ -416,8 +416,20 @@ def _rusage_columns() -> list[Column[object]]:
         *(
             Column(f"ru_{name}", Integer, nullable=False)
             for name in (
-                "maxrss", "ixrss", "idrss", "isrss", "minflt", "majflt", "nswap", "inblock",
-                "oublock", "msgsnd", "msgrcv", "nsignals", "nvcsw", "nivcsw",
+                "maxrss",
+                "ixrss",
+                "idrss",
+                "isrss",
+                "minflt",
+                "majflt",
+                "nswap",
+                "inblock",
+                "oublock",
+                "msgsnd",
+                "msgrcv",
+                "nsignals",
+                "nvcsw",
+                "nivcsw",
             )
         ),
         _id(),
@@ -425,15 +437,15 @@ def _rusage_columns() -> list[Column[object]]:
     ]
 
 
-def _ints(*names: str) -> list[Column[object]]:
+def _ints(*names: str) -> list[Column[Any]]:
     return [Column(name, Integer, nullable=False) for name in names]
 
 
-def _strings(*names: str) -> list[Column[object]]:
+def _strings(*names: str) -> list[Column[Any]]:
     return [Column(name, String(256), nullable=False) for name in names]
 
 
-def _doubles(*names: str) -> list[Column[object]]:
+def _doubles(*names: str) -> list[Column[Any]]:
     return [Column(name, Double, nullable=False) for name in names]
 
 
@@ -462,7 +474,12 @@ pi_conv1d = Table(
     *_ints("reps"),
     *_strings("data_format"),
     *_ints(
-        "batch", "input_width", "input_channels", "filter_width", "output_channels", "strides",
+        "batch",
+        "input_width",
+        "input_channels",
+        "filter_width",
+        "output_channels",
+        "strides",
         "padding",
     ),
     *_doubles("elapsed", "rate"),
@@ -475,8 +492,15 @@ pi_conv2d = Table(
     *_ints("reps"),
     *_strings("data_format"),
     *_ints(
-        "batch", "input_height", "input_width", "input_channels", "filter_height",
-        "filter_width", "output_channels", "strides", "padding",
+        "batch",
+        "input_height",
+        "input_width",
+        "input_channels",
+        "filter_height",
+        "filter_width",
+        "output_channels",
+        "strides",
+        "padding",
     ),
     *_doubles("elapsed", "rate"),
 )

@@ -144,7 +144,9 @@ def _packages(data: Dataset, scale: int, anchor: datetime, rng: random.Random) -
             unparseable = index_id is None
             unsolvable = not unparseable and error_roll < 0.03
             error = unparseable or unsolvable or error_roll < 0.08
-            document = _document_id(solver_name(os_name, os_version, python_version), when, version_id)
+            document = _document_id(
+                solver_name(os_name, os_version, python_version), when, version_id
+            )
             solved.append((when, document, rng.randint(5, 600), error, unparseable, unsolvable,
                            True, solver_id, version_id))  # fmt: skip
             if error and not unparseable and rng.random() < 0.25:  # a later successful re-run
@@ -175,9 +177,7 @@ def _environments_and_stacks(data: Dataset, scale: int, rng: random.Random) -> N
     )
 
 
-def _advisers_and_kebechet(
-    data: Dataset, scale: int, anchor: datetime, rng: random.Random
-) -> None:
+def _advisers_and_kebechet(data: Dataset, scale: int, anchor: datetime, rng: random.Random) -> None:
     runs = data.table(m.adviser_run)
     users = [f"https://github.com/org-{i % 37}/repo-{i}" for i in range(max(25, scale // 400))]
     integrations = [t for t in m.SOURCE_TYPES if t != "JUPYTER_NOTEBOOK"]  # one stays at zero
@@ -215,14 +215,23 @@ def _inspections(data: Dataset, scale: int, anchor: datetime, rng: random.Random
     count = max(10, scale // 2000)
     for i in range(1, count + 1):
         when = anchor - timedelta(hours=i)
-        inspections.append((i, _document_id("inspection", when, i), 0, when, "0.12.0",
-                            1.0, 1.0, 1.0, 1.0, "SYNCED", None, None, 1, 1, None, None))  # fmt: skip
+        document = _document_id("inspection", when, i)
+        inspections.append((i, document, 0, when, "0.12.0", 1.0, 1.0, 1.0, 1.0, "SYNCED",
+                            None, None, 1, 1, None, None))  # fmt: skip
     for table in m.PERFORMANCE_INDICATOR_TABLES:
         rows = data.table(table)
         for i in range(1, max(20, scale // 5000) + 1):
             component = "python" if table is m.pi_pybench else rng.choice(PI_COMPONENTS)
-            rows.append(_filled(table, component=component, origin="https://github.com/thoth",
-                                version="1.0", id=i, inspection_run_id=rng.randint(1, count)))
+            rows.append(
+                _filled(
+                    table,
+                    component=component,
+                    origin="https://github.com/thoth",
+                    version="1.0",
+                    id=i,
+                    inspection_run_id=rng.randint(1, count),
+                )
+            )
     extracts = data.table(m.package_extract_run)
     for i in range(1, max(10, scale // 1000) + 1):
         when = anchor - timedelta(hours=3 * i)
@@ -263,13 +272,13 @@ def seed(url: str, scale: int, anchor: datetime, reset: bool = False, progress: 
             )
         if busy:
             names = ", ".join(t.name for t in SEED_TABLES)
-            conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")  # type: ignore[arg-type]
+            conn.execute(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
         with tqdm(total=data.total_rows, unit="rows", disable=not progress, desc="seed") as bar:
             for table in SEED_TABLES:
                 _copy(conn, table, data.rows.get(table.name, ()), bar.update)
                 if "id" in table.columns:
                     conn.execute(
-                        "SELECT setval(pg_get_serial_sequence(%s, 'id'), "  # type: ignore[arg-type]
+                        "SELECT setval(pg_get_serial_sequence(%s, 'id'), "
                         f"(SELECT coalesce(max(id), 0) + 1 FROM {table.name}), false)",
                         (table.name,),
                     )
@@ -287,7 +296,7 @@ def create_schema(url: str) -> None:
 
 
 def _has_rows(conn: psycopg.Connection[Any], table: str) -> bool:
-    return conn.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone() == (True,)  # type: ignore[arg-type]
+    return conn.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone() == (True,)
 
 
 def _copy(
@@ -298,7 +307,7 @@ def _copy(
 ) -> None:
     columns = ", ".join(f'"{column.name}"' for column in table.columns)
     batch = 0
-    with conn.cursor() as cursor, cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy:  # type: ignore[arg-type]
+    with conn.cursor() as cursor, cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
             batch += 1

@@ -4,7 +4,7 @@ Deliberately written without SQL so that a wrong query cannot agree with itself.
 """
 
 import calendar
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +12,7 @@ from exporters.knowledge_graph import models as m
 from exporters.knowledge_graph.seed import Dataset, solver_name
 
 Expected = dict[str, dict[tuple[str, ...], float]]
+Record = dict[str, Any]
 
 
 def _epoch(moments: Iterable[datetime]) -> dict[tuple[str, ...], float]:
@@ -19,7 +20,7 @@ def _epoch(moments: Iterable[datetime]) -> dict[tuple[str, ...], float]:
     return {(): float(calendar.timegm(max(values).timetuple()))} if values else {}
 
 
-def expected_metrics(data: Dataset) -> Expected:  # noqa: PLR0915 - one metric per paragraph
+def expected_metrics(data: Dataset) -> Expected:
     indexes = {i["id"]: i for i in data.records(m.python_package_index)}
     versions = data.records(m.python_package_version)
     solved = data.records(m.solved)
@@ -28,13 +29,13 @@ def expected_metrics(data: Dataset) -> Expected:  # noqa: PLR0915 - one metric p
         (s["os_name"], s["os_version"], s["python_version"])
         for s in data.records(m.ecosystem_solver)
     }
-    errors: dict[int, list[dict[str, Any]]] = {}
+    errors: dict[int, list[Record]] = {}
     for row in solved:
         if row["error"]:
             errors.setdefault(row["version_id"], []).append(row)
     out: Expected = {}
 
-    def per_solver(predicate: Any) -> dict[tuple[str, ...], float]:
+    def per_solver(predicate: Callable[[Record], bool]) -> dict[tuple[str, ...], float]:
         return {
             (solver_name(*env),): float(
                 sum(
@@ -48,11 +49,18 @@ def expected_metrics(data: Dataset) -> Expected:  # noqa: PLR0915 - one metric p
 
     indexed = [v for v in versions if v["python_package_index_id"] is not None]
     out["thoth_graphdb_python_package_versions"] = {
-        (): len({(v["package_name"], v["package_version"], v["python_package_index_id"]) for v in indexed})
+        (): len(
+            {
+                (v["package_name"], v["package_version"], v["python_package_index_id"])
+                for v in indexed
+            }
+        )
     }
     out["thoth_graphdb_python_indexes"] = {(): len(indexes)}
-    per_index = {
-        (i["url"],): float(len({v["package_name"] for v in indexed if v["python_package_index_id"] == i["id"]}))
+    per_index: dict[tuple[str, ...], float] = {
+        (i["url"],): float(
+            len({v["package_name"] for v in indexed if v["python_package_index_id"] == i["id"]})
+        )
         for i in indexes.values()
     }
     out["thoth_graphdb_python_packages_per_index"] = per_index
@@ -61,10 +69,17 @@ def expected_metrics(data: Dataset) -> Expected:  # noqa: PLR0915 - one metric p
     out["thoth_graphdb_solvers_database"] = {(): len(solvers)}
     out["thoth_graphdb_solvers_expected"] = {(): len(solvers)}
     out["thoth_graphdb_solvers_mismatch"] = {(): 0}
-    has_index = lambda v: v["python_package_index_id"] is not None  # noqa: E731
-    errored = lambda v: v["id"] in errors  # noqa: E731
+
+    def has_index(v: Record) -> bool:
+        return v["python_package_index_id"] is not None
+
+    def errored(v: Record) -> bool:
+        return v["id"] in errors
+
     out["thoth_graphdb_solved_python_packages"] = per_solver(has_index)
-    out["thoth_graphdb_python_packages_solver_error"] = per_solver(lambda v: has_index(v) and errored(v))
+    out["thoth_graphdb_python_packages_solver_error"] = per_solver(
+        lambda v: has_index(v) and errored(v)
+    )
     out["thoth_graphdb_python_packages_solver_error_unparseable"] = per_solver(
         lambda v: any(e["error_unparseable"] for e in errors.get(v["id"], ()))
     )
@@ -74,7 +89,10 @@ def expected_metrics(data: Dataset) -> Expected:  # noqa: PLR0915 - one metric p
     out["thoth_graphdb_python_packages_solved_without_error"] = per_solver(
         lambda v: has_index(v) and not errored(v)
     )
-    ruled = {r["python_package_version_entity_id"] for r in data.records(m.python_package_version_entity_rules_association)}
+    ruled = {
+        r["python_package_version_entity_id"]
+        for r in data.records(m.python_package_version_entity_rules_association)
+    }
     candidates = {
         e["id"]
         for e in entities
@@ -83,10 +101,12 @@ def expected_metrics(data: Dataset) -> Expected:  # noqa: PLR0915 - one metric p
         and indexes[e["python_package_index_id"]]["enabled"]
         and e["id"] not in ruled
     }
-    unsolved = {}
+    unsolved: dict[tuple[str, ...], float] = {}
     for env in solvers:
         solved_here = {
-            v["entity_id"] for v in versions if (v["os_name"], v["os_version"], v["python_version"]) == env
+            v["entity_id"]
+            for v in versions
+            if (v["os_name"], v["os_version"], v["python_version"]) == env
         }
         unsolved[(solver_name(*env),)] = float(len(candidates - solved_here))
     out["thoth_graphdb_unsolved_python_packages"] = unsolved
@@ -99,18 +119,35 @@ def expected_metrics(data: Dataset) -> Expected:  # noqa: PLR0915 - one metric p
         for link in data.records(m.si_aggregated)
         if not runs[link["si_aggregated_run_id"]]["error"]
     }
-    key = lambda v: (v["package_name"], v["package_version"], v["python_package_index_id"])  # noqa: E731
+
+    def key(v: Record) -> tuple[Any, ...]:
+        return v["package_name"], v["package_version"], v["python_package_index_id"]
+
     on_enabled = [
-        v for v in indexed if v["package_version"] is not None and indexes[v["python_package_index_id"]]["enabled"]
+        v
+        for v in indexed
+        if v["package_version"] is not None and indexes[v["python_package_index_id"]]["enabled"]
     ]
     out["thoth_graphdb_si_analyzed_python_packages"] = {
         (): len({key(v) for v in indexed if v["entity_id"] in analyzed})
     }
     out["thoth_graphdb_si_unanalyzed_python_packages"] = {
-        (): len({key(v) for v in on_enabled if v["provides_source_distro"] and v["entity_id"] not in analyzed})
+        (): len(
+            {
+                key(v)
+                for v in on_enabled
+                if v["provides_source_distro"] and v["entity_id"] not in analyzed
+            }
+        )
     }
     out["thoth_graphdb_si_not_analyzable_python_packages"] = {
-        (): len({key(v) for v in on_enabled if not v["provides_source_distro"] and v["entity_id"] not in analyzed})
+        (): len(
+            {
+                key(v)
+                for v in on_enabled
+                if not v["provides_source_distro"] and v["entity_id"] not in analyzed
+            }
+        )
     }
     out["thoth_graphdb_cves"] = {(): len(data.records(m.cve))}
     out["thoth_graphdb_cve_data_timestamp_seconds"] = _epoch(
@@ -122,21 +159,32 @@ def expected_metrics(data: Dataset) -> Expected:  # noqa: PLR0915 - one metric p
         (t,): sum(1 for r in advisers if r["source_type"] == t) for t in m.SOURCE_TYPES
     }
     out["thoth_graphdb_adviser_users"] = {
-        (t,): len({r["origin"] for r in advisers if r["source_type"] == t and r["origin"] is not None})
+        (t,): len(
+            {r["origin"] for r in advisers if r["source_type"] == t and r["origin"] is not None}
+        )
         for t in m.SOURCE_TYPES
     }
     stacks = data.records(m.python_software_stack)
     out["thoth_graphdb_software_stacks"] = {
-        (t,): sum(1 for s in stacks if s["software_stack_type"] == t) for t in m.SOFTWARE_STACK_TYPES
+        (t,): sum(1 for s in stacks if s["software_stack_type"] == t)
+        for t in m.SOFTWARE_STACK_TYPES
     }
-    out["thoth_graphdb_user_software_stacks"] = {(): len(data.records(m.external_python_software_stack))}
+    out["thoth_graphdb_user_software_stacks"] = {
+        (): len(data.records(m.external_python_software_stack))
+    }
     for metric, table in (
         ("thoth_graphdb_software_environments", m.software_environment),
         ("thoth_graphdb_user_software_environments", m.external_software_environment),
     ):
         rows = data.records(table)
         out[metric] = {
-            (t,): len({r["environment_name"] for r in rows if r["environment_type"] == t and r["environment_name"]})
+            (t,): len(
+                {
+                    r["environment_name"]
+                    for r in rows
+                    if r["environment_type"] == t and r["environment_name"]
+                }
+            )
             for t in m.ENVIRONMENT_TYPES
         }
     out["thoth_graphdb_last_image_analysis_timestamp_seconds"] = _epoch(
@@ -155,7 +203,9 @@ def expected_metrics(data: Dataset) -> Expected:  # noqa: PLR0915 - one metric p
     active = [k for k in data.records(m.kebechet_github_installations) if k["is_active"]]
     out["thoth_kebechet_active_repositories"] = {(): len({k["slug"] for k in active})}
     out["thoth_kebechet_active_repositories_per_manager"] = {
-        (flag.removesuffix("_manager").replace("_", "-"),): len({k["slug"] for k in active if k[flag]})
+        (flag.removesuffix("_manager").replace("_", "-"),): len(
+            {k["slug"] for k in active if k[flag]}
+        )
         for flag in m.KEBECHET_MANAGERS
     }
     out["thoth_kebechet_maintained_software_stacks"] = {
@@ -164,7 +214,9 @@ def expected_metrics(data: Dataset) -> Expected:  # noqa: PLR0915 - one metric p
     out["thoth_graphdb_alembic_version_rows"] = {(): 1}
     out["thoth_graphdb_schema_revision_info"] = {(m.ALEMBIC_REVISION, m.ALEMBIC_REVISION): 1}
     out["thoth_graphdb_schema_revision_mismatch"] = {(): 0}
-    return {name: {labels: float(v) for labels, v in values.items()} for name, values in out.items()}
+    return {
+        name: {labels: float(v) for labels, v in values.items()} for name, values in out.items()
+    }
 
 
 # Metrics whose value depends on the server, not on the rows: checked separately.

@@ -25,7 +25,9 @@ def document_id(kind: str, number: int) -> str:
 @pytest.fixture
 def settings(s3_endpoint: str) -> S3Settings:
     bucket = f"thoth-{uuid.uuid4().hex[:8]}"
-    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(Bucket=bucket)
+    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(
+        Bucket=bucket
+    )
     return S3Settings(
         endpoint_url=s3_endpoint,
         bucket=bucket,
@@ -90,9 +92,7 @@ def test_refresh_lists_only_new_documents_and_recount_catches_deletions(
 
 
 def test_unreachable_endpoint_sets_up_to_zero() -> None:
-    settings = S3Settings(
-        endpoint_url="http://127.0.0.1:9", bucket="b", deployment="d", timeout=1
-    )
+    settings = S3Settings(endpoint_url="http://127.0.0.1:9", bucket="b", deployment="d", timeout=1)
     counter = DocumentCounter(make_client(settings), settings)
     counter.up = True
     with pytest.raises(Exception, match="Could not connect"):

@@ -6,17 +6,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from exporters.knowledge_graph.seed import build_dataset
-
 from tests.conftest import SEED_ANCHOR, SEED_SCALE
-
 
 COMMAND = str(Path(sys.executable).with_name("thoth-monitoring"))
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [COMMAND, *args], capture_output=True, text=True, timeout=120
-    )
+    return subprocess.run([COMMAND, *args], capture_output=True, text=True, timeout=120)
 
 
 def test_once_prints_the_exposition_and_exits_zero(seeded_url: str) -> None:
@@ -32,7 +28,9 @@ def test_once_exits_one_and_names_each_failed_metric(seeded_url: str, tmp_path: 
         "metrics:\n  team_broken:\n    type: gauge\n    help: Broken.\n"
         "    sql: SELECT count(*) AS value FROM no_such_table\n"
     )
-    result = run("metrics-exporter", "--once", "--database-url", seeded_url, "--metrics", str(broken))
+    result = run(
+        "metrics-exporter", "--once", "--database-url", seeded_url, "--metrics", str(broken)
+    )
     assert result.returncode == 1
     assert 'relation "no_such_table" does not exist' in result.stderr
     assert "team_broken failed" in result.stderr

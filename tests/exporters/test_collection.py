@@ -27,8 +27,8 @@ def build(url: str, metrics: Path, **options: object) -> MetricsExporter:
     )
 
 
-async def eventually(condition: Callable[[], object], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
+async def eventually(condition: Callable[[], object], seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")

@@ -67,7 +67,8 @@ def test_bad_duration_and_label_are_explained(tmp_path: Path) -> None:
 def test_unknown_fragment_is_reported(tmp_path: Path) -> None:
     error = load(
         tmp_path,
-        "metrics:\n  team_jobs:\n    type: gauge\n    help: Jobs.\n    sql: 'WITH {{nope}} SELECT 1'\n",
+        "metrics:\n  team_jobs:\n    type: gauge\n    help: Jobs.\n"
+        "    sql: 'WITH {{nope}} SELECT 1'\n",
     )
     assert error.problems == [("metrics.team_jobs.sql", "no fragment named 'nope'")]
 

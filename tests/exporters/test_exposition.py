@@ -1,17 +1,21 @@
 """What Prometheus sees: golden exposition, promtool's linter, content negotiation, endpoints."""
 
+import asyncio
 import os
 import re
 import shutil
 import subprocess
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-
-from exporters.metrics_exporter import MetricsExporter, MetricsExporterSettings
 from prometheus_client.exposition import generate_latest
 
+from exporters.metrics_exporter import MetricsExporter, MetricsExporterSettings
+
+Client = TestClient[web.Request, web.Application]
 GOLDEN = Path(__file__).with_name("golden") / "thoth_metrics.prom"
 # Samples that change from run to run or server to server (durations, times, versions, sizes).
 VOLATILE = re.compile(
@@ -28,9 +32,7 @@ async def collected(url: str) -> MetricsExporter:
 
 
 def stable_lines(exposition: str) -> str:
-    return "".join(
-        line + "\n" for line in exposition.splitlines() if not VOLATILE.match(line)
-    )
+    return "".join(line + "\n" for line in exposition.splitlines() if not VOLATILE.match(line))
 
 
 async def test_exposition_matches_the_golden_file(seeded_url: str) -> None:
@@ -45,20 +47,24 @@ async def test_promtool_check_metrics_is_clean(seeded_url: str) -> None:
     promtool = shutil.which("promtool")
     assert promtool, "promtool missing: run .ci/system-deps (Debian package prometheus)"
     exposition = generate_latest((await collected(seeded_url)).registry)
-    result = subprocess.run(
-        [promtool, "check", "metrics"], input=exposition, capture_output=True, timeout=60
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [promtool, "check", "metrics"],
+        input=exposition,
+        capture_output=True,
+        timeout=60,
     )
     assert (result.returncode, result.stdout + result.stderr) == (0, b"")
 
 
 @pytest.fixture
-async def client(seeded_url: str) -> TestClient:  # type: ignore[misc]
+async def client(seeded_url: str) -> AsyncIterator[Client]:
     exporter = await collected(seeded_url)
     async with TestClient(TestServer(exporter.app())) as client:
         yield client
 
 
-async def test_metrics_endpoint_negotiates_openmetrics(client: TestClient) -> None:
+async def test_metrics_endpoint_negotiates_openmetrics(client: Client) -> None:
     plain = await client.get("/metrics")
     assert plain.status == 200
     assert plain.headers["Content-Type"].startswith("text/plain; version=0.0.4")
@@ -71,7 +77,7 @@ async def test_metrics_endpoint_negotiates_openmetrics(client: TestClient) -> No
     assert "\nthoth_graphdb_cves 30.0\n" in body
 
 
-async def test_landing_health_and_readiness(client: TestClient) -> None:
+async def test_landing_health_and_readiness(client: Client) -> None:
     landing = await client.get("/")
     assert "thoth_graphdb_cves" in await landing.text()
     assert (await client.get("/healthz")).status == 200

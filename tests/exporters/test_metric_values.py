@@ -35,7 +35,9 @@ def mismatches(exporter: MetricsExporter, dataset: Dataset) -> dict[str, object]
     }
 
 
-async def test_every_thoth_metric_matches_the_seeded_rows(seeded_url: str, dataset: Dataset) -> None:
+async def test_every_thoth_metric_matches_the_seeded_rows(
+    seeded_url: str, dataset: Dataset
+) -> None:
     assert mismatches(await collect(seeded_url), dataset) == {}
 
 
@@ -66,5 +68,7 @@ async def test_expected_solver_list_reports_missing_solvers_as_zero_and_counts_m
     assert values(exporter, "thoth_graphdb_solvers_mismatch") == {(): 6}
     assert values(exporter, "thoth_graphdb_solvers_expected") == {(): 2}
     unsolved = values(exporter, "thoth_graphdb_unsolved_python_packages")
-    all_candidates = max(expected_metrics(dataset)["thoth_graphdb_unsolved_python_packages"].values())
+    all_candidates = max(
+        expected_metrics(dataset)["thoth_graphdb_unsolved_python_packages"].values()
+    )
     assert unsolved[("solver-rhel-9-py311",)] >= all_candidates

@@ -37,7 +37,7 @@ def reference_url(make_database: Callable[[], str]) -> str:
         line for line in SCHEMA.read_text().splitlines() if not line.startswith("\\")
     )
     with psycopg.connect(psycopg_url(url), autocommit=True) as conn:
-        conn.execute(script)  # type: ignore[arg-type]
+        conn.execute(script)
     return url
 
 
@@ -66,6 +66,8 @@ def test_models_match_the_reference_schema(reference_url: str) -> None:
     assert problems == []
 
 
-async def test_metric_set_runs_on_the_reference_schema(reference_url: str, dataset: Dataset) -> None:
+async def test_metric_set_runs_on_the_reference_schema(
+    reference_url: str, dataset: Dataset
+) -> None:
     seed(reference_url, SEED_SCALE, SEED_ANCHOR, progress=False)
     assert mismatches(await collect(reference_url), dataset) == {}
