@@ -193,7 +193,7 @@ def _add_demo(commands: Any) -> None:
         "demo",
         help="run the stack on this machine",
         description="Start the embedded PostgreSQL, seed it (once), and serve the metrics "
-        "exporter on loopback until Ctrl-C.",
+        "exporter on loopback until Ctrl-C; then stop both.",
     )
     command.add_argument("--data-dir", type=Path, default=Path("demo-out/postgres"))
     command.add_argument("--scale", type=int, default=20_000, help="seed scale (default: 20000)")
@@ -206,21 +206,28 @@ def _demo(args: argparse.Namespace) -> int:
     from exporters.metrics_exporter import MetricsExporterSettings, serve
 
     setup_logging()
+    print(f"starting the embedded PostgreSQL in {args.data_dir} ...", flush=True)
     url = embedded_url(args.data_dir)
-    anchor = datetime.now(UTC).replace(second=0, microsecond=0, tzinfo=None)
-    with contextlib.suppress(SeedError):  # already seeded by an earlier run
-        seed(url, args.scale, anchor)
-    listen = f"127.0.0.1:{args.port}"
-    print(
-        f"\n  PostgreSQL (embedded)  {redact(url)}\n  metrics exporter       http://{listen}/metrics\n"
-    )
-    print("Ctrl-C stops the exporter; 'thoth-monitoring db down --data-dir "
-          f"{args.data_dir}' stops the database.", flush=True)  # fmt: skip
-    settings = MetricsExporterSettings.model_validate(
-        {"listen": listen, "database_url": url, "probe_interval": 5}
-    )
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(settings))
+    try:
+        anchor = datetime.now(UTC).replace(second=0, microsecond=0, tzinfo=None)
+        try:
+            seed(url, args.scale, anchor)
+        except SeedError:
+            print("database already seeded by an earlier demo; reusing it", flush=True)
+        listen = f"127.0.0.1:{args.port}"
+        print(
+            f"\n  PostgreSQL (embedded)  {redact(url)}"
+            f"\n  metrics exporter       http://{listen}/metrics\n\nCtrl-C stops everything.",
+            flush=True,
+        )
+        settings = MetricsExporterSettings.model_validate(
+            {"listen": listen, "database_url": url, "probe_interval": 5}
+        )
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(settings))
+    finally:
+        stop_embedded(args.data_dir)
+        print("stopped the exporter and the embedded PostgreSQL", flush=True)
     return 0
 
 

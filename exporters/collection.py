@@ -162,16 +162,19 @@ class Collector:
     async def _query(self, definition: MetricDefinition) -> tuple[Sample, ...]:
         parameters = {name: self.parameters.get(name) for name in definition.parameters}
         deadline = definition.timeout + CLIENT_GRACE_SECONDS
+        conn: AsyncConnection | None = None
         try:
-            conn = await self.engine.connect()
             try:
                 async with asyncio.timeout(deadline):
+                    conn = await self.engine.connect()
                     rows = await _read_only(conn, definition, parameters)
             except TimeoutError:
-                await conn.invalidate()
+                if conn is not None:
+                    await conn.invalidate()
                 raise QueryError(f"no answer within {deadline:g}s; connection discarded") from None
             finally:
-                await conn.close()
+                if conn is not None:
+                    await conn.close()
         except DBAPIError as error:
             if error.connection_invalidated:
                 self._set_database_up(False)

@@ -17,7 +17,7 @@ import psycopg
 from sqlalchemy import Table, create_engine
 from tqdm import tqdm
 
-from exporters.database import psycopg_url
+from exporters.database import CONNECT_TIMEOUT_SECONDS, psycopg_url
 from exporters.knowledge_graph import models as m
 
 Row = tuple[Any, ...]
@@ -264,7 +264,7 @@ def seed(url: str, scale: int, anchor: datetime, reset: bool = False, progress: 
     """Create missing tables, then COPY the dataset in; returns the number of rows loaded."""
     create_schema(url)
     data = build_dataset(scale, anchor)
-    with psycopg.connect(psycopg_url(url), connect_timeout=10) as conn:
+    with psycopg.connect(psycopg_url(url), connect_timeout=CONNECT_TIMEOUT_SECONDS) as conn:
         busy = [t.name for t in SEED_TABLES if _has_rows(conn, t.name)]
         if busy and not reset:
             raise SeedError(
@@ -288,7 +288,10 @@ def seed(url: str, scale: int, anchor: datetime, reset: bool = False, progress: 
 
 def create_schema(url: str) -> None:
     """Create the modelled tables that do not exist yet (existing ones are left untouched)."""
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = create_engine(
+        url.replace("postgresql://", "postgresql+psycopg://", 1),
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+    )
     try:
         m.metadata.create_all(engine, checkfirst=True)
     finally:
