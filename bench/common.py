@@ -10,6 +10,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import psycopg
+
+from exporters.database import psycopg_url
+
 RESULTS = Path(__file__).with_name("results")
 
 
@@ -43,6 +47,23 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=5)
+
+
+def database_counters(url: str, settle: float = 11.0) -> tuple[int, int]:
+    """(transactions, rows read) of the database so far.
+
+    Waits ``settle`` seconds first: a busy backend flushes its statistics at most once a second,
+    an idle one within 10 s (PostgreSQL 15+); a closed connection's are flushed at exit.
+    """
+    time.sleep(settle)
+    with psycopg.connect(psycopg_url(url), connect_timeout=10) as conn:
+        conn.execute("SELECT pg_stat_clear_snapshot()")
+        row = conn.execute(
+            "SELECT xact_commit + xact_rollback, tup_returned + tup_fetched "
+            "FROM pg_stat_database WHERE datname = current_database()"
+        ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
 
 
 def percentile(samples: Sequence[float], fraction: float) -> float:

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -29,7 +30,15 @@ import aiohttp
 import psycopg
 import yaml
 
-from bench.common import free_port, percentile, print_table, stop, wait_for_http, write_result
+from bench.common import (
+    database_counters,
+    free_port,
+    percentile,
+    print_table,
+    stop,
+    wait_for_http,
+    write_result,
+)
 from exporters.database import DEFAULT_DATA_DIR, embedded_url, psycopg_url, with_database
 from exporters.knowledge_graph.seed import seed
 from exporters.metrics_exporter import MetricsExporter, MetricsExporterSettings
@@ -78,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     ours = Exporter.ours(url)
     try:
         result["latency"] = measure_latency(ours.metrics_url, args.latency_seconds)
+        with urllib.request.urlopen(ours.metrics_url, timeout=10) as response:
+            ours_body = response.read()
         result["ours_work"] = {
             rate: asyncio.run(measure_work(url, ours.metrics_url, rate, args.window))
             for rate in (1, 10)
@@ -92,9 +103,23 @@ def main(argv: list[str] | None = None) -> int:
             for scrapers, v in result["latency"].items()
         ],
     )
+    floor = Exporter.constant_body(ours_body)
+    try:
+        result["latency_floor"] = measure_latency(floor.metrics_url, args.latency_seconds)
+    finally:
+        floor.close()
+    print_table(
+        "(b') the same against a bare aiohttp server returning the same bytes (the floor)",
+        ["scrapers", "requests", "p50 ms", "p99 ms", "requests/s"],
+        [
+            [scrapers, v["requests"], v["p50_ms"], v["p99_ms"], v["per_second"]]
+            for scrapers, v in result["latency_floor"].items()
+        ],
+    )
     if not args.skip_postgres_exporter:
         theirs = Exporter.postgres_exporter(url)
         try:
+            result["postgres_exporter_single"] = measure_single_scrapes(url, theirs.metrics_url)
             result["postgres_exporter_work"] = {
                 10: asyncio.run(
                     measure_work(url, theirs.metrics_url, 10, args.theirs_window, cap=10)
@@ -178,6 +203,24 @@ class Exporter:
         wait_for_http(f"http://127.0.0.1:{port}/", 30, process)
         return cls("postgres_exporter", process, f"http://127.0.0.1:{port}/metrics", workdir)
 
+    @classmethod
+    def constant_body(cls, body: bytes) -> "Exporter":
+        """A bare aiohttp server answering every request with ``body``: the HTTP floor."""
+        workdir = Path(tempfile.mkdtemp(prefix="bench-floor-"))
+        (workdir / "body").write_bytes(body)
+        port = free_port()
+        code = (
+            "import sys\nfrom aiohttp import web\n"
+            "body = open(sys.argv[1], 'rb').read()\n"
+            "async def metrics(request):\n"
+            "    return web.Response(body=body, content_type='text/plain')\n"
+            "app = web.Application(); app.router.add_get('/metrics', metrics)\n"
+            "web.run_app(app, host='127.0.0.1', port=int(sys.argv[2]), access_log=None, print=None)"
+        )
+        process = subprocess.Popen([sys.executable, "-c", code, str(workdir / "body"), str(port)])
+        wait_for_http(f"http://127.0.0.1:{port}/metrics", 30, process)
+        return cls("aiohttp floor", process, f"http://127.0.0.1:{port}/metrics", workdir)
+
     def close(self) -> None:
         stop(self.process)
         if self.workdir is not None:
@@ -247,6 +290,25 @@ def _wrk_milliseconds(output: str, quantile: str) -> float:
     return float(match.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[match.group(2)]
 
 
+def measure_single_scrapes(url: str, metrics_url: str, scrapes: int = 2) -> dict[str, float]:
+    """Scrapes one at a time: latency and database work of a single scrape."""
+    latencies = []
+    before = database_counters(url)
+    for _ in range(scrapes):
+        started = time.perf_counter()
+        with urllib.request.urlopen(metrics_url, timeout=900) as response:
+            response.read()
+        latencies.append(time.perf_counter() - started)
+    after = database_counters(url)
+    return {
+        "scrapes": scrapes,
+        "p50_ms": percentile(latencies, 0.5) * 1000,
+        "max_ms": max(latencies) * 1000,
+        "transactions_per_scrape": (after[0] - before[0]) / scrapes,
+        "rows_read_per_scrape": (after[1] - before[1]) / scrapes,
+    }
+
+
 @dataclass
 class Paced:
     latencies: list[float] = field(default_factory=list)
@@ -305,19 +367,6 @@ async def measure_work(
     }
 
 
-def database_counters(url: str) -> tuple[int, int]:
-    """(transactions, rows read) of the database so far; statistics flushed first."""
-    time.sleep(1.2)  # backends flush their statistics at most once a second
-    with psycopg.connect(psycopg_url(url), connect_timeout=10) as conn:
-        conn.execute("SELECT pg_stat_clear_snapshot()")
-        row = conn.execute(
-            "SELECT xact_commit + xact_rollback, tup_returned + tup_fetched "
-            "FROM pg_stat_database WHERE datname = current_database()"
-        ).fetchone()
-    assert row is not None
-    return int(row[0]), int(row[1])
-
-
 def print_work(result: dict[str, Any]) -> None:
     rows = [["metrics-exporter", rate, *_work_cells(w)] for rate, w in result["ours_work"].items()]
     rows += [
@@ -329,6 +378,22 @@ def print_work(result: dict[str, Any]) -> None:
         ["exporter", "scrapes/s", "done", "failed", "p50 ms", "p99 ms", "xacts/min", "rows/min"],
         rows,
     )
+    single = result.get("postgres_exporter_single")
+    if single:
+        ours = result["ours_work"][10]
+        demanded = {
+            "transactions_per_minute": single["transactions_per_scrape"] * 600,
+            "rows_read_per_minute": single["rows_read_per_scrape"] * 600,
+        }
+        demand_ratio = {key: value / max(ours[key], 1) for key, value in demanded.items()}
+        result["ratio_postgres_exporter_demand_over_ours_at_10_per_second"] = demand_ratio
+        print(
+            f"  one postgres_exporter scrape alone: {single['p50_ms'] / 1000:.1f} s, "
+            f"{single['transactions_per_scrape']:.0f} transactions, "
+            f"{single['rows_read_per_scrape']:,.0f} rows read; 10 scrapes/s would ask "
+            f"{demand_ratio['transactions_per_minute']:.0f}x our transactions and "
+            f"{demand_ratio['rows_read_per_minute']:.0f}x our rows read per minute"
+        )
     theirs = result.get("postgres_exporter_work", {}).get(10)
     if theirs:
         ours = result["ours_work"][10]
@@ -338,8 +403,9 @@ def print_work(result: dict[str, Any]) -> None:
         }
         result["ratio_postgres_exporter_over_ours_at_10_per_second"] = ratio
         print(
-            f"  at 10 scrapes/s postgres_exporter does {ratio['transactions_per_minute']:.0f}x the "
-            f"transactions and {ratio['rows_read_per_minute']:.0f}x the rows read"
+            f"  measured at 10 scrapes/s (database saturated): postgres_exporter did "
+            f"{ratio['transactions_per_minute']:.0f}x the transactions and "
+            f"{ratio['rows_read_per_minute']:.0f}x the rows read"
         )
 
 

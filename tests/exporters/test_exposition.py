@@ -5,17 +5,15 @@ import os
 import re
 import shutil
 import subprocess
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.exposition import generate_latest
 
-from exporters.database import psycopg_url
+from bench.common import database_counters
 from exporters.metrics_exporter import MetricsExporter, MetricsExporterSettings
 
 Client = TestClient[web.Request, web.Application]
@@ -96,23 +94,11 @@ async def test_readiness_waits_for_the_first_collection(seeded_url: str) -> None
     await exporter.collector.engine.dispose()
 
 
-def transactions(url: str) -> int:
-    time.sleep(1.2)  # backends flush statistics at most once a second
-    with psycopg.connect(psycopg_url(url)) as conn:
-        conn.execute("SELECT pg_stat_clear_snapshot()")
-        row = conn.execute(
-            "SELECT xact_commit + xact_rollback FROM pg_stat_database "
-            "WHERE datname = current_database()"
-        ).fetchone()
-    assert row is not None
-    return int(row[0])
-
-
 async def test_concurrent_scrapes_never_touch_the_database(
     seeded_url: str, client: Client, run_slow: bool
 ) -> None:
     scrapes, concurrency = (20_000, 50) if run_slow else (1_000, 20)
-    before = await asyncio.to_thread(transactions, seeded_url)
+    before = (await asyncio.to_thread(database_counters, seeded_url, 1.2))[0]
 
     async def scrape(count: int) -> set[str]:
         bodies = set()
@@ -123,6 +109,6 @@ async def test_concurrent_scrapes_never_touch_the_database(
         return bodies
 
     results = await asyncio.gather(*(scrape(scrapes // concurrency) for _ in range(concurrency)))
-    after = await asyncio.to_thread(transactions, seeded_url)
+    after = (await asyncio.to_thread(database_counters, seeded_url, 1.2))[0]
     assert len(set().union(*results)) == 1  # every scrape saw the same, complete exposition
     assert after - before <= 2  # only this test's own two statistics reads
