@@ -423,7 +423,7 @@ def measure_ceph(documents: int) -> dict[str, Any]:
     from moto.s3.models import s3_backends
     from moto.server import ThreadedMotoServer
 
-    from exporters.ceph import DocumentCounter, S3Settings, make_client
+    from exporters.ceph import DocumentCounter, DocumentCountSettings, make_client
 
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
@@ -431,7 +431,7 @@ def measure_ceph(documents: int) -> dict[str, Any]:
     server.start()
     try:
         host, port = server.get_host_and_port()
-        settings = S3Settings(
+        settings = DocumentCountSettings(
             endpoint_url=f"http://{host}:{port}", bucket="thoth-bench", deployment="bench",
             document_types=("adviser",), timeout=60,
         )  # fmt: skip

@@ -42,7 +42,7 @@ REQUEST_SUFFIX = ".request"
 
 
 class S3Settings(BaseModel):
-    """Where the documents are: Ceph RGW or any S3 endpoint."""
+    """Where Thoth's objects are: Ceph RGW or any S3 endpoint."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -55,9 +55,6 @@ class S3Settings(BaseModel):
     region: str = "us-east-1"
     verify_tls: bool = True
     timeout: Duration = 10.0
-    document_types: tuple[str, ...] = DEFAULT_DOCUMENT_TYPES
-    refresh_interval: Duration = 60.0
-    recount_interval: Duration = 21600.0
 
     def folder(self, document_type: str) -> str:
         """The key prefix of one result type, with its trailing slash."""
@@ -65,6 +62,14 @@ class S3Settings(BaseModel):
             "/".join(part.strip("/") for part in (self.prefix, self.deployment, document_type))
             + "/"
         )
+
+
+class DocumentCountSettings(S3Settings):
+    """S3Settings plus which result types to count and how often."""
+
+    document_types: tuple[str, ...] = DEFAULT_DOCUMENT_TYPES
+    refresh_interval: Duration = 60.0
+    recount_interval: Duration = 21600.0
 
 
 def make_client(settings: S3Settings) -> "S3Client":
@@ -129,7 +134,7 @@ class DocumentCounter:
     """
 
     client: Any
-    settings: S3Settings
+    settings: DocumentCountSettings
     clock: Callable[[], float] = time.time
     up: bool = False
     list_requests: int = 0
@@ -200,15 +205,22 @@ class DocumentCounter:
         return tally
 
     def _keys(self, prefix: str, start_after: str = "") -> Iterator[str]:
-        """Keys under ``prefix`` in listing order, following continuation tokens."""
-        arguments: dict[str, Any] = {"Bucket": self.settings.bucket, "Prefix": prefix}
-        if start_after:
-            arguments["StartAfter"] = start_after
-        while True:
+        for page in list_pages(self.client, self.settings.bucket, prefix, start_after):
             self.list_requests += 1
-            page = self.client.list_objects_v2(**arguments)
-            for item in page.get("Contents", ()):
+            for item in page:
                 yield item["Key"]
-            if not page.get("IsTruncated"):
-                return
-            arguments["ContinuationToken"] = page["NextContinuationToken"]
+
+
+def list_pages(
+    client: Any, bucket: str, prefix: str, start_after: str = ""
+) -> Iterator[list[dict[str, Any]]]:
+    """Objects under ``prefix`` in listing order, one ListObjectsV2 page (request) at a time."""
+    arguments: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+    if start_after:
+        arguments["StartAfter"] = start_after
+    while True:
+        page = client.list_objects_v2(**arguments)
+        yield list(page.get("Contents", ()))
+        if not page.get("IsTruncated"):
+            return
+        arguments["ContinuationToken"] = page["NextContinuationToken"]

@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from exporters.metricset import MetricDefinition
+from exporters.runs import RunStatus, repeat
 
 log = logging.getLogger(__name__)
 
@@ -36,17 +37,12 @@ class Sample:
     value: float
 
 
-@dataclass
-class MetricStatus:
+@dataclass(kw_only=True)
+class MetricStatus(RunStatus):
     """What is known about one metric: the last good samples and how collection went."""
 
     definition: MetricDefinition
     samples: tuple[Sample, ...] = ()
-    attempted: bool = False
-    last_success: float | None = None
-    last_duration: float | None = None
-    errors_total: int = 0
-    last_error: str | None = None
 
 
 class QueryError(Exception):
@@ -70,7 +66,7 @@ class Collector:
     generation: int = field(init=False, default=0)
 
     def __post_init__(self) -> None:
-        self.statuses = {name: MetricStatus(d) for name, d in self.metrics.items()}
+        self.statuses = {name: MetricStatus(definition=d) for name, d in self.metrics.items()}
         self._slots = asyncio.Semaphore(self.max_concurrency)
         self._available = asyncio.Event()
 
@@ -118,18 +114,13 @@ class Collector:
         async with self._slots:
             started = time.perf_counter()
             try:
-                samples = await self._query(definition)
+                status.samples = await self._query(definition)
             except QueryError as error:
-                status.errors_total += 1
-                status.last_error = str(error)
                 log.warning("event=collection_failed metric=%s error=%s", name, error)
+                status.record(time.perf_counter() - started, self.clock(), str(error))
             else:
-                status.samples = samples
-                status.last_success = self.clock()
-                status.last_error = None
+                status.record(time.perf_counter() - started, self.clock())
             finally:
-                status.attempted = True
-                status.last_duration = time.perf_counter() - started
                 self.generation += 1
 
     async def _probe_loop(self) -> None:
@@ -144,11 +135,9 @@ class Collector:
 
     async def _metric_loop(self, name: str) -> None:
         interval = self.statuses[name].definition.interval
-        await asyncio.sleep(self.rng.uniform(0, min(interval * self.jitter, 5.0)))
-        while True:
-            await self._available.wait()
-            await self.collect(name)
-            await asyncio.sleep(interval * self.rng.uniform(1 - self.jitter, 1 + self.jitter))
+        await repeat(
+            lambda: self.collect(name), interval, self.jitter, self.rng, self._available.wait
+        )
 
     def _set_database_up(self, up: bool) -> None:
         if up != self.database_up:

@@ -15,7 +15,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import generate_latest
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from exporters.ceph import DocumentCounter, S3Settings, make_client
+from exporters.ceph import DocumentCounter, DocumentCountSettings, make_client
 from exporters.collection import Collector
 from exporters.config import Duration
 from exporters.database import DEFAULT_DATA_DIR, create_engine, resolve_url
@@ -47,7 +47,7 @@ class MetricsExporterSettings(BaseModel):
     max_concurrency: int = Field(2, ge=1, le=32)
     jitter: float = Field(0.1, ge=0, lt=1)
     probe_interval: Duration = 15.0
-    s3: S3Settings | None = None
+    s3: DocumentCountSettings | None = None
     log_format: LogFormat = "keyvalue"
 
     def sql_parameters(self) -> dict[str, Any]:

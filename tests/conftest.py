@@ -13,6 +13,7 @@ from moto.server import ThreadedMotoServer
 
 from exporters.database import embedded_url, psycopg_url, stop_embedded, with_database
 from exporters.knowledge_graph.seed import Dataset, build_dataset, seed
+from tests.debian_postgres import DebianPostgres, find_bin_dir
 
 SEED_SCALE = 3_000
 SEED_ANCHOR = datetime(2026, 11, 20, 12, 0)
@@ -67,6 +68,19 @@ def seeded_url(make_database: Callable[[], str]) -> str:
     url = make_database()
     seed(url, SEED_SCALE, SEED_ANCHOR, progress=False)
     return url
+
+
+@pytest.fixture(scope="session")
+def debian_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DebianPostgres]:
+    """Debian's PostgreSQL with contrib modules. Missing means failing, not skipping: the
+    health tests must run for real (``make test`` installs the package)."""
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        pytest.fail("Debian's PostgreSQL is missing: run .ci/system-deps (package postgresql)")
+    server = DebianPostgres(bin_dir, tmp_path_factory.mktemp("debian-pg"))
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")

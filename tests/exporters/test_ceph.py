@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import boto3
 import pytest
 
-from exporters.ceph import DocumentCounter, S3Settings, make_client
+from exporters.ceph import DocumentCounter, DocumentCountSettings, make_client
 
 
 class Clock:
@@ -23,12 +23,12 @@ def document_id(kind: str, number: int) -> str:
 
 
 @pytest.fixture
-def settings(s3_endpoint: str) -> S3Settings:
+def settings(s3_endpoint: str) -> DocumentCountSettings:
     bucket = f"thoth-{uuid.uuid4().hex[:8]}"
     boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(
         Bucket=bucket
     )
-    return S3Settings(
+    return DocumentCountSettings(
         endpoint_url=s3_endpoint,
         bucket=bucket,
         prefix="data",
@@ -38,13 +38,13 @@ def settings(s3_endpoint: str) -> S3Settings:
     )
 
 
-def put(settings: S3Settings, *keys: str) -> None:
+def put(settings: DocumentCountSettings, *keys: str) -> None:
     client = make_client(settings)
     for key in keys:
         client.put_object(Bucket=settings.bucket, Key=f"data/ocp4-stage/{key}", Body=b"{}")
 
 
-def test_counts_documents_not_objects(settings: S3Settings) -> None:
+def test_counts_documents_not_objects(settings: DocumentCountSettings) -> None:
     put(
         settings,
         *(f"adviser/{document_id('adviser', n)}" for n in range(5)),
@@ -62,7 +62,7 @@ def test_counts_documents_not_objects(settings: S3Settings) -> None:
 
 
 def test_refresh_lists_only_new_documents_and_recount_catches_deletions(
-    settings: S3Settings,
+    settings: DocumentCountSettings,
 ) -> None:
     put(settings, *(f"adviser/{document_id('adviser', n)}" for n in range(1500)))
     put(settings, *(f"solver/{document_id('solver-rhel-8-py38', n)}" for n in range(10)))
@@ -92,7 +92,9 @@ def test_refresh_lists_only_new_documents_and_recount_catches_deletions(
 
 
 def test_unreachable_endpoint_sets_up_to_zero() -> None:
-    settings = S3Settings(endpoint_url="http://127.0.0.1:9", bucket="b", deployment="d", timeout=1)
+    settings = DocumentCountSettings(
+        endpoint_url="http://127.0.0.1:9", bucket="b", deployment="d", timeout=1
+    )
     counter = DocumentCounter(make_client(settings), settings)
     counter.up = True
     with pytest.raises(Exception, match="Could not connect"):

@@ -1,0 +1,1 @@
+"""Database health tasks of ``graph-exporter``: each returns Prometheus metric families."""

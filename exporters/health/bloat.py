@@ -1,0 +1,288 @@
+"""Table and index bloat: a statistical estimate for every table, exact figures on request.
+
+The estimate is the usual one: from ``pg_stats`` (average width and null fraction of each
+column) and ``pg_class.reltuples``, compute the size a freshly packed relation with that many
+rows would need, and call the rest of ``relpages`` bloat. It costs one catalogue query per
+database, so it runs over thousands of tables in well under a second. Relations it cannot
+cover (never analysed, columns without statistics, index types other than btree, expression
+keys) are reported as such instead of being skipped. ``pgstattuple`` reads the whole table and
+gives exact figures; it runs only for the tables asked for.
+"""
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from prometheus_client.metrics_core import Metric
+
+from exporters.health.families import gauge
+
+log = logging.getLogger(__name__)
+
+PAGE_HEADER_BYTES = 24
+HEAP_TUPLE_HEADER_BYTES = 23
+INDEX_TUPLE_HEADER_BYTES = 8
+INDEX_NULL_BITMAP_BYTES = 4
+BTREE_SPECIAL_BYTES = 16
+ITEM_POINTER_BYTES = 4
+MAXALIGN = 8
+BTREE_DEFAULT_FILLFACTOR = 90
+HEAP_DEFAULT_FILLFACTOR = 100
+
+
+@dataclass(frozen=True)
+class Relation:
+    """What the catalogue says about one table or index."""
+
+    schema: str
+    table: str
+    index: str | None
+    access_method: str
+    reltuples: float
+    relpages: int
+    block_size: int
+    fillfactor: int | None
+    columns: int
+    columns_with_statistics: int
+    expression_columns: int
+    data_width: float
+    has_nulls: bool
+
+
+@dataclass(frozen=True)
+class Estimate:
+    bloat_bytes: float
+    bloat_ratio: float
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    reason: str
+    detail: str
+
+
+def estimate(relation: Relation) -> Estimate | Unavailable:
+    """The bloat of a table (``index`` None) or of a btree index."""
+    if relation.index is not None and relation.access_method != "btree":
+        return Unavailable("unsupported_index_type", f"{relation.access_method} index")
+    if relation.expression_columns:
+        return Unavailable("expression_columns", "index keys are expressions without statistics")
+    if relation.reltuples < 0:
+        return Unavailable("never_analyzed", "never vacuumed or analysed: no row count")
+    if relation.columns_with_statistics < relation.columns:
+        missing = relation.columns - relation.columns_with_statistics
+        return Unavailable("missing_statistics", f"{missing} column(s) without pg_stats rows")
+    if relation.relpages == 0:
+        return Estimate(0.0, 0.0)
+    expected = (_index_pages if relation.index is not None else _table_pages)(relation)
+    actual = relation.relpages
+    bloat_pages = max(0, actual - expected)
+    return Estimate(bloat_pages * relation.block_size, bloat_pages / actual)
+
+
+def _align(size: float) -> float:
+    return math.ceil(size / MAXALIGN) * MAXALIGN
+
+
+def _table_pages(relation: Relation) -> int:
+    null_bitmap = math.ceil(relation.columns / 8) if relation.has_nulls else 0
+    tuple_bytes = _align(HEAP_TUPLE_HEADER_BYTES + null_bitmap) + _align(relation.data_width)
+    fillfactor = relation.fillfactor or HEAP_DEFAULT_FILLFACTOR
+    reserved = relation.block_size * (100 - fillfactor) / 100
+    usable = relation.block_size - PAGE_HEADER_BYTES - reserved
+    per_page = max(1, math.floor(usable / (tuple_bytes + ITEM_POINTER_BYTES)))
+    return math.ceil(relation.reltuples / per_page)
+
+
+def _index_pages(relation: Relation) -> int:
+    null_bitmap = INDEX_NULL_BITMAP_BYTES if relation.has_nulls else 0
+    tuple_bytes = _align(INDEX_TUPLE_HEADER_BYTES + null_bitmap + relation.data_width)
+    usable = relation.block_size - PAGE_HEADER_BYTES - BTREE_SPECIAL_BYTES
+    fillfactor = relation.fillfactor or BTREE_DEFAULT_FILLFACTOR
+    fanout = max(2, math.floor(usable / (tuple_bytes + ITEM_POINTER_BYTES)))
+    per_leaf = max(1, math.floor(usable * fillfactor / 100 / (tuple_bytes + ITEM_POINTER_BYTES)))
+    leaves = math.ceil(relation.reltuples / per_leaf)
+    return 1 + leaves + math.ceil(leaves / fanout)  # metapage, leaves, inner pages
+
+
+_FILLFACTOR = """
+    (SELECT substring(option FROM 'fillfactor=([0-9]+)')::int
+     FROM unnest({alias}.reloptions) AS option WHERE option LIKE 'fillfactor=%%')
+"""
+_USER_SCHEMAS = """
+    n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%%'
+    AND n.nspname NOT LIKE 'pg\\_temp%%'
+"""
+TABLES_SQL = f"""
+SELECT n.nspname AS schema, c.relname AS "table", NULL AS index, 'heap' AS access_method,
+       c.reltuples, c.relpages, current_setting('block_size')::int AS block_size,
+       {_FILLFACTOR.format(alias="c")} AS fillfactor,
+       count(a.attnum) AS columns, count(s.attname) AS columns_with_statistics,
+       0 AS expression_columns,
+       coalesce(sum((1 - coalesce(s.null_frac, 0)) * coalesce(s.avg_width, 0)), 0) AS data_width,
+       coalesce(bool_or(s.null_frac > 0), false) AS has_nulls
+FROM pg_class AS c
+JOIN pg_namespace AS n ON n.oid = c.relnamespace
+LEFT JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_stats AS s
+  ON s.schemaname = n.nspname AND s.tablename = c.relname AND s.attname = a.attname
+ AND NOT s.inherited
+WHERE c.relkind IN ('r', 'm') AND {_USER_SCHEMAS}
+GROUP BY n.nspname, c.relname, c.reltuples, c.relpages, c.reloptions
+"""
+INDEXES_SQL = f"""
+SELECT n.nspname AS schema, t.relname AS "table", c.relname AS index, am.amname AS access_method,
+       c.reltuples, c.relpages, current_setting('block_size')::int AS block_size,
+       {_FILLFACTOR.format(alias="c")} AS fillfactor,
+       count(*) AS columns, count(s.attname) AS columns_with_statistics,
+       count(*) FILTER (WHERE k.attnum = 0) AS expression_columns,
+       coalesce(sum((1 - coalesce(s.null_frac, 0)) * coalesce(s.avg_width, 0)), 0) AS data_width,
+       coalesce(bool_or(s.null_frac > 0), false) AS has_nulls
+FROM pg_index AS i
+JOIN pg_class AS c ON c.oid = i.indexrelid
+JOIN pg_class AS t ON t.oid = i.indrelid
+JOIN pg_namespace AS n ON n.oid = c.relnamespace
+JOIN pg_am AS am ON am.oid = c.relam
+CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, position)
+LEFT JOIN pg_attribute AS a ON a.attrelid = t.oid AND a.attnum = k.attnum AND k.attnum > 0
+LEFT JOIN pg_stats AS s
+  ON s.schemaname = n.nspname AND s.tablename = t.relname AND s.attname = a.attname
+ AND NOT s.inherited
+WHERE k.position <= i.indnkeyatts AND {_USER_SCHEMAS}
+GROUP BY n.nspname, t.relname, c.relname, am.amname, c.reltuples, c.relpages, c.reloptions
+"""
+PGSTATTUPLE_SQL = """
+SELECT n.nspname, c.relname, s.table_len, s.dead_tuple_len, s.free_space,
+       coalesce((SELECT substring(option FROM 'fillfactor=([0-9]+)')::int
+                 FROM unnest(c.reloptions) AS option WHERE option LIKE 'fillfactor=%%'), 100)
+FROM pg_class AS c
+JOIN pg_namespace AS n ON n.oid = c.relnamespace
+CROSS JOIN LATERAL pgstattuple(c.oid) AS s
+WHERE c.oid = %s
+"""
+
+
+async def relations(conn: psycopg.AsyncConnection[Any]) -> list[Relation]:
+    """Every user table and index of the connected database, as the estimate needs them."""
+    found: list[Relation] = []
+    for sql in (TABLES_SQL, INDEXES_SQL):
+        cursor = await conn.execute(sql)
+        found.extend(Relation(*row) for row in await cursor.fetchall())
+    return found
+
+
+@dataclass(frozen=True)
+class ExactRequest:
+    """Which tables get exact figures from pgstattuple."""
+
+    tables: frozenset[str]
+    max_bytes: int
+
+    @property
+    def wanted(self) -> bool:
+        return bool(self.tables) or self.max_bytes > 0
+
+
+async def bloat_metrics(
+    conn: psycopg.AsyncConnection[Any], database: str, exact: ExactRequest
+) -> list[Metric]:
+    """The bloat families for one database."""
+    table_rows: list[tuple[tuple[str, ...], float]] = []
+    table_ratio_rows: list[tuple[tuple[str, ...], float]] = []
+    index_rows: list[tuple[tuple[str, ...], float]] = []
+    index_ratio_rows: list[tuple[tuple[str, ...], float]] = []
+    unavailable: list[tuple[tuple[str, ...], float]] = []
+    for relation in await relations(conn):
+        result = estimate(relation)
+        name = relation.index or relation.table
+        labels: tuple[str, ...]
+        if isinstance(result, Unavailable):
+            unavailable.append(((database, relation.schema, name, result.reason), 1))
+            log.info(
+                "event=bloat_estimate_unavailable database=%s relation=%s.%s reason=%s detail=%r",
+                database, relation.schema, name, result.reason, result.detail,
+            )  # fmt: skip
+        elif relation.index is None:
+            labels = (database, relation.schema, relation.table, "estimate")
+            table_rows.append((labels, result.bloat_bytes))
+            table_ratio_rows.append((labels, result.bloat_ratio))
+        else:
+            labels = (database, relation.schema, relation.table, relation.index)
+            index_rows.append((labels, result.bloat_bytes))
+            index_ratio_rows.append((labels, result.bloat_ratio))
+    families: list[Metric] = []
+    if exact.wanted:
+        exact_rows, available = await _exact(conn, database, exact)
+        for labels, (bloat_bytes, ratio) in exact_rows:
+            table_rows.append((labels, bloat_bytes))
+            table_ratio_rows.append((labels, ratio))
+        families.append(
+            gauge(
+                "thoth_db_pgstattuple_available",
+                "1 if the pgstattuple extension is installed for exact bloat figures, else 0.",
+                ["database"],
+                [((database,), int(available))],
+            )
+        )
+    table_labels = ["database", "schema", "table", "method"]
+    index_labels = ["database", "schema", "table", "index"]
+    return [
+        gauge("thoth_db_table_bloat_bytes", "Space in a table beyond what its live rows need "
+              "(method: estimate from statistics, or exact from pgstattuple).",
+              table_labels, table_rows),
+        gauge("thoth_db_table_bloat_ratio", "Share of a table's size that is bloat (0-1).",
+              table_labels, table_ratio_rows),
+        gauge("thoth_db_index_bloat_bytes", "Estimated space in a btree index beyond what its "
+              "entries need.", index_labels, index_rows),
+        gauge("thoth_db_index_bloat_ratio", "Estimated share of a btree index's size that is "
+              "bloat (0-1).", index_labels, index_ratio_rows),
+        gauge("thoth_db_bloat_estimate_unavailable", "1 for each table or index the estimate "
+              "cannot cover, with the reason.",
+              ["database", "schema", "relation", "reason"], unavailable),
+        *families,
+    ]  # fmt: skip
+
+
+async def _exact(
+    conn: psycopg.AsyncConnection[Any], database: str, exact: ExactRequest
+) -> tuple[list[tuple[tuple[str, ...], tuple[float, float]]], bool]:
+    cursor = await conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'pgstattuple'")
+    if await cursor.fetchone() is None:
+        log.warning(
+            "event=pgstattuple_missing database=%s message=%r", database,
+            "exact bloat figures were asked for but the pgstattuple extension is not installed; "
+            "run CREATE EXTENSION pgstattuple (as a superuser) and grant pg_stat_scan_tables",
+        )  # fmt: skip
+        return [], False
+    cursor = await conn.execute(
+        "SELECT c.oid, n.nspname, c.relname, pg_relation_size(c.oid) FROM pg_class AS c "
+        "JOIN pg_namespace AS n ON n.oid = c.relnamespace "
+        f"WHERE c.relkind IN ('r', 'm') AND {_USER_SCHEMAS}"
+    )
+    rows: list[tuple[tuple[str, ...], tuple[float, float]]] = []
+    for oid, schema, table, size in await cursor.fetchall():
+        if not _selected(exact, schema, table, size):
+            continue
+        measured = await (await conn.execute(PGSTATTUPLE_SQL, (oid,))).fetchone()
+        if measured is None:
+            continue
+        rows.append(((database, schema, table, "exact"), exact_bloat(*measured[2:])))
+    return rows, True
+
+
+def _selected(exact: ExactRequest, schema: str, table: str, size: int) -> bool:
+    named = {table, f"{schema}.{table}"} & exact.tables
+    return bool(named) or (exact.max_bytes > 0 and size <= exact.max_bytes)
+
+
+def exact_bloat(
+    table_len: int, dead_tuple_len: int, free_space: int, fillfactor: int
+) -> tuple[float, float]:
+    """Bloat from pgstattuple: dead tuples plus free space, less what fillfactor reserves."""
+    if table_len == 0:
+        return 0.0, 0.0
+    reserved = table_len * (100 - fillfactor) / 100
+    bloat = max(0.0, dead_tuple_len + free_space - reserved)
+    return bloat, bloat / table_len

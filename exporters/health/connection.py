@@ -1,0 +1,45 @@
+"""Connections for health tasks: read-only, with statement and lock timeouts set server-side."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import psycopg
+
+from exporters.database import CONNECT_TIMEOUT_SECONDS, psycopg_url
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Server-side bounds for every statement a task sends."""
+
+    statement_timeout: float
+    lock_timeout: float
+
+
+@asynccontextmanager
+async def read_only(url: str, limits: Limits) -> AsyncIterator[psycopg.AsyncConnection[object]]:
+    """An autocommit connection whose every statement is its own read-only transaction, so a
+    failed statement (a corrupted index, a timeout) never poisons the next one."""
+    options = (
+        f"-c statement_timeout={int(limits.statement_timeout * 1000)} "
+        f"-c lock_timeout={int(limits.lock_timeout * 1000)} "
+        "-c default_transaction_read_only=on"
+    )
+    conn = await psycopg.AsyncConnection.connect(
+        psycopg_url(url),
+        autocommit=True,
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        options=options,
+        application_name="thoth-graph-exporter",
+    )
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+def database_name(url: str) -> str:
+    """The database a URL points at (the label every health metric carries)."""
+    return urlsplit(url).path.lstrip("/") or "postgres"
