@@ -18,7 +18,9 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import version as package_version
 from pathlib import Path
+from typing import Any
 
+import psycopg
 from aiohttp import web
 from prometheus_client import CollectorRegistry, push_to_gateway
 from prometheus_client.exposition import generate_latest
@@ -65,6 +67,7 @@ class BloatSettings(DatabaseTaskSettings):
 
 class AmcheckSettings(DatabaseTaskSettings):
     max_index_bytes: int = Field(1 << 30, ge=0)
+    index_timeout: Duration = 600.0
 
 
 class GraphExporterSettings(BaseModel):
@@ -87,7 +90,7 @@ class GraphExporterSettings(BaseModel):
         interval=3600, deadline=1800, statement_timeout=600, lock_timeout=5
     )
     amcheck: AmcheckSettings = AmcheckSettings(
-        interval=86400, deadline=6 * 3600, statement_timeout=1800, lock_timeout=5
+        interval=86400, deadline=6 * 3600, statement_timeout=60, lock_timeout=5, index_timeout=1800
     )
     backups: TaskSettings = TaskSettings(interval=900, deadline=120)
     s3: S3Settings | None = None
@@ -286,10 +289,10 @@ def _database_units(settings: GraphExporterSettings, url: str) -> Iterator[Unit]
         yield unit("bloat", settings.bloat,
                    lambda conn: bloat.bloat_metrics(conn, database, exact))  # fmt: skip
     if settings.amcheck.enabled:
-        limit = settings.amcheck.max_index_bytes
+        limit, timeout = settings.amcheck.max_index_bytes, settings.amcheck.index_timeout
 
-        async def check(conn: object) -> list[Metric]:
-            outcomes = await amcheck.check_indexes(conn, database, limit)  # type: ignore[arg-type]
+        async def check(conn: psycopg.AsyncConnection[Any]) -> list[Metric]:
+            outcomes = await amcheck.check_indexes(conn, database, limit, timeout)
             return amcheck.amcheck_metrics(database, outcomes)
 
         yield unit("amcheck", settings.amcheck, check)

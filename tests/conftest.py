@@ -2,6 +2,8 @@
 throw-away databases on it, a seeded knowledge graph, and an S3 server (moto, over HTTP)."""
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -71,16 +73,19 @@ def seeded_url(make_database: Callable[[], str]) -> str:
 
 
 @pytest.fixture(scope="session")
-def debian_postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DebianPostgres]:
+def debian_postgres() -> Iterator[DebianPostgres]:
     """Debian's PostgreSQL with contrib modules. Missing means failing, not skipping: the
     health tests must run for real (``make test`` installs the package)."""
     bin_dir = find_bin_dir()
     if bin_dir is None:
         pytest.fail("Debian's PostgreSQL is missing: run .ci/system-deps (package postgresql)")
-    server = DebianPostgres(bin_dir, tmp_path_factory.mktemp("debian-pg"))
+    # Not under pytest's private temporary folder: the server runs as the postgres user.
+    root = Path(tempfile.mkdtemp(prefix="thoth-debian-pg-"))
+    server = DebianPostgres(bin_dir, root)
     server.start()
     yield server
     server.stop()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

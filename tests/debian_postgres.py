@@ -42,7 +42,7 @@ class DebianPostgres:
     def start(self) -> None:
         options = (
             f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c shared_preload_libraries=pg_stat_statements"
+            "-c shared_preload_libraries=pg_stat_statements -c autovacuum=off"
         )
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "start")
 

@@ -48,9 +48,13 @@ class Outcome:
 
 
 async def check_indexes(
-    conn: psycopg.AsyncConnection[Any], database: str, max_bytes: int
+    conn: psycopg.AsyncConnection[Any],
+    database: str,
+    max_bytes: int,
+    index_timeout: float | None = None,
 ) -> list[Outcome]:
-    """Check every user index of the connected database."""
+    """Check every user index of the connected database, each under ``index_timeout`` (the
+    connection's statement timeout when None)."""
     cursor = await conn.execute(INDEXES_SQL)
     indexes = await cursor.fetchall()
     installed = await (
@@ -61,6 +65,9 @@ async def check_indexes(
             "event=amcheck_missing database=%s message=%r", database,
             "the amcheck extension is not installed: CREATE EXTENSION amcheck; no index is checked",
         )  # fmt: skip
+    if index_timeout is not None:
+        milliseconds = str(max(1, int(index_timeout * 1000)))
+        await conn.execute("SELECT set_config('statement_timeout', %s, false)", (milliseconds,))
     outcomes = []
     for oid, schema, table, index, method, size in indexes:
         if installed is None:
