@@ -89,6 +89,28 @@ def debian_postgres() -> Iterator[DebianPostgres]:
 
 
 @pytest.fixture(scope="session")
+def health_database(debian_postgres: DebianPostgres) -> Iterator[Callable[..., str]]:
+    """Factory: a new database on the Debian server, with the given extensions installed."""
+    created = []
+
+    def make(*extensions: str) -> str:
+        name = f"health_{uuid.uuid4().hex[:10]}"
+        with psycopg.connect(debian_postgres.url(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = debian_postgres.url(name)
+        with psycopg.connect(url, autocommit=True) as conn:
+            for extension in extensions:
+                conn.execute(f"CREATE EXTENSION {extension}")
+        created.append(name)
+        return url
+
+    yield make
+    with psycopg.connect(debian_postgres.url(), autocommit=True) as conn:
+        for name in created:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

@@ -2,7 +2,6 @@
 and checks that cannot run (extension missing, timeout, unsupported index type, size limit)."""
 
 import psycopg
-import pytest
 
 from exporters.health.amcheck import Outcome, amcheck_metrics, check_indexes
 from exporters.health.connection import read_only
