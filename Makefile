@@ -29,6 +29,7 @@ lint: $(STAMP)
 
 bench: $(STAMP) system-deps
 	$(BIN)/python -m bench.scrape $(BENCH_ARGS)
+	$(BIN)/python -m bench.bloat
 
 clean:
 	rm -rf $(VENV) .thoth-monitoring demo-out .pytest_cache .mypy_cache .ruff_cache

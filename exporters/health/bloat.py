@@ -28,13 +28,25 @@ INDEX_NULL_BITMAP_BYTES = 4
 BTREE_SPECIAL_BYTES = 16
 ITEM_POINTER_BYTES = 4
 MAXALIGN = 8
+_ALIGNMENT = {"c": 1, "s": 2, "i": 4, "d": 8}
 BTREE_DEFAULT_FILLFACTOR = 90
 HEAP_DEFAULT_FILLFACTOR = 100
 
 
 @dataclass(frozen=True)
+class Column:
+    """One stored column: type alignment (``c``/``s``/``i``/``d``), type length (-1 for
+    variable), and its statistics (None when the column has none)."""
+
+    align: str
+    length: int
+    avg_width: float | None
+    null_fraction: float | None
+
+
+@dataclass(frozen=True)
 class Relation:
-    """What the catalogue says about one table or index."""
+    """What the catalogue says about one table or index (columns in storage order)."""
 
     schema: str
     table: str
@@ -44,11 +56,27 @@ class Relation:
     relpages: int
     block_size: int
     fillfactor: int | None
-    columns: int
-    columns_with_statistics: int
+    columns: tuple[Column, ...]
     expression_columns: int
-    data_width: float
-    has_nulls: bool
+
+    @property
+    def has_nulls(self) -> bool:
+        return any((c.null_fraction or 0) > 0 for c in self.columns)
+
+    @property
+    def data_width(self) -> float:
+        """Average bytes of a row's data, laid out as PostgreSQL lays it out: each value
+        aligned for its type, short variable-length values (1-byte header) unaligned, NULLs
+        taking no space."""
+        offset = 0.0
+        for column in self.columns:
+            present = 1 - (column.null_fraction or 0)
+            width = column.avg_width or 0
+            short_varlena = column.length == -1 and width < 127
+            if present >= 0.5 and not short_varlena:
+                offset = math.ceil(offset / _ALIGNMENT[column.align]) * _ALIGNMENT[column.align]
+            offset += width * present
+        return offset
 
 
 @dataclass(frozen=True)
@@ -71,8 +99,8 @@ def estimate(relation: Relation) -> Estimate | Unavailable:
         return Unavailable("expression_columns", "index keys are expressions without statistics")
     if relation.reltuples < 0:
         return Unavailable("never_analyzed", "never vacuumed or analysed: no row count")
-    if relation.columns_with_statistics < relation.columns:
-        missing = relation.columns - relation.columns_with_statistics
+    missing = sum(1 for column in relation.columns if column.avg_width is None)
+    if missing:
         return Unavailable("missing_statistics", f"{missing} column(s) without pg_stats rows")
     if relation.relpages == 0:
         return Estimate(0.0, 0.0)
@@ -87,7 +115,7 @@ def _align(size: float) -> float:
 
 
 def _table_pages(relation: Relation) -> int:
-    null_bitmap = math.ceil(relation.columns / 8) if relation.has_nulls else 0
+    null_bitmap = math.ceil(len(relation.columns) / 8) if relation.has_nulls else 0
     tuple_bytes = _align(HEAP_TUPLE_HEADER_BYTES + null_bitmap) + _align(relation.data_width)
     fillfactor = relation.fillfactor or HEAP_DEFAULT_FILLFACTOR
     reserved = relation.block_size * (100 - fillfactor) / 100
@@ -111,6 +139,10 @@ _FILLFACTOR = """
     (SELECT substring(option FROM 'fillfactor=([0-9]+)')::int
      FROM unnest({alias}.reloptions) AS option WHERE option LIKE 'fillfactor=%%')
 """
+_COLUMNS = """
+    coalesce(json_agg(json_build_array(ty.typalign, ty.typlen, s.avg_width, s.null_frac)
+                      ORDER BY {order}) FILTER (WHERE a.attnum IS NOT NULL), '[]')
+"""
 _USER_SCHEMAS = """
     n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%%'
     AND n.nspname NOT LIKE 'pg\\_temp%%'
@@ -119,13 +151,11 @@ TABLES_SQL = f"""
 SELECT n.nspname AS schema, c.relname AS "table", NULL AS index, 'heap' AS access_method,
        c.reltuples, c.relpages, current_setting('block_size')::int AS block_size,
        {_FILLFACTOR.format(alias="c")} AS fillfactor,
-       count(a.attnum) AS columns, count(s.attname) AS columns_with_statistics,
-       0 AS expression_columns,
-       coalesce(sum((1 - coalesce(s.null_frac, 0)) * coalesce(s.avg_width, 0)), 0) AS data_width,
-       coalesce(bool_or(s.null_frac > 0), false) AS has_nulls
+       {_COLUMNS.format(order="a.attnum")} AS columns, 0 AS expression_columns
 FROM pg_class AS c
 JOIN pg_namespace AS n ON n.oid = c.relnamespace
 LEFT JOIN pg_attribute AS a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_type AS ty ON ty.oid = a.atttypid
 LEFT JOIN pg_stats AS s
   ON s.schemaname = n.nspname AND s.tablename = c.relname AND s.attname = a.attname
  AND NOT s.inherited
@@ -136,10 +166,8 @@ INDEXES_SQL = f"""
 SELECT n.nspname AS schema, t.relname AS "table", c.relname AS index, am.amname AS access_method,
        c.reltuples, c.relpages, current_setting('block_size')::int AS block_size,
        {_FILLFACTOR.format(alias="c")} AS fillfactor,
-       count(*) AS columns, count(s.attname) AS columns_with_statistics,
-       count(*) FILTER (WHERE k.attnum = 0) AS expression_columns,
-       coalesce(sum((1 - coalesce(s.null_frac, 0)) * coalesce(s.avg_width, 0)), 0) AS data_width,
-       coalesce(bool_or(s.null_frac > 0), false) AS has_nulls
+       {_COLUMNS.format(order="k.position")} AS columns,
+       count(*) FILTER (WHERE k.attnum = 0) AS expression_columns
 FROM pg_index AS i
 JOIN pg_class AS c ON c.oid = i.indexrelid
 JOIN pg_class AS t ON t.oid = i.indrelid
@@ -147,6 +175,7 @@ JOIN pg_namespace AS n ON n.oid = c.relnamespace
 JOIN pg_am AS am ON am.oid = c.relam
 CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, position)
 LEFT JOIN pg_attribute AS a ON a.attrelid = t.oid AND a.attnum = k.attnum AND k.attnum > 0
+LEFT JOIN pg_type AS ty ON ty.oid = a.atttypid
 LEFT JOIN pg_stats AS s
   ON s.schemaname = n.nspname AND s.tablename = t.relname AND s.attname = a.attname
  AND NOT s.inherited
@@ -169,7 +198,15 @@ async def relations(conn: psycopg.AsyncConnection[Any]) -> list[Relation]:
     found: list[Relation] = []
     for sql in (TABLES_SQL, INDEXES_SQL):
         cursor = await conn.execute(sql)
-        found.extend(Relation(*row) for row in await cursor.fetchall())
+        for row in await cursor.fetchall():
+            schema, table, index, method, reltuples, relpages, block_size, fillfactor = row[:8]
+            found.append(
+                Relation(
+                    schema, table, index, method, reltuples, relpages, block_size, fillfactor,
+                    columns=tuple(Column(*column) for column in row[8]),
+                    expression_columns=row[9],
+                )
+            )  # fmt: skip
     return found
 
 
