@@ -74,3 +74,15 @@ def test_seed_reset_reloads_deterministically(make_database: Callable[[], str]) 
         assert result.returncode == 0, result.stderr
     expected = build_dataset(SEED_SCALE, SEED_ANCHOR).total_rows
     assert f"loaded {expected} rows" in result.stdout
+
+
+def test_graph_exporter_check_config_names_the_bad_field(tmp_path: Path) -> None:
+    config = tmp_path / "graph.yaml"
+    config.write_text("bloat: {interval: 1h, deadline: 10m, statement_timeout: 1m, exact: yes}\n")
+    result = run("graph-exporter", "--config", str(config), "--check-config")
+    assert result.returncode == 2
+    assert f"{config}: bloat.exact: Extra inputs are not permitted" in result.stderr
+    config.write_text("databases: [postgresql://monitor@db/thoth]\nbloat: {interval: 2h, "
+                      "deadline: 10m, statement_timeout: 1m}\n")  # fmt: skip
+    result = run("graph-exporter", "--config", str(config), "--check-config")
+    assert (result.returncode, result.stdout) == (0, "configuration is valid: 1 database(s)\n")
