@@ -95,26 +95,15 @@ def main(argv: list[str] | None = None) -> int:
         }
     finally:
         ours.close()
-    print_table(
-        "(b) /metrics latency of the metrics exporter",
-        ["scrapers", "requests", "p50 ms", "p99 ms", "requests/s"],
-        [
-            [scrapers, v["requests"], v["p50_ms"], v["p99_ms"], v["per_second"]]
-            for scrapers, v in result["latency"].items()
-        ],
-    )
+    print_latency("(b) /metrics latency of the metrics exporter", result["latency"])
     floor = Exporter.constant_body(ours_body)
     try:
         result["latency_floor"] = measure_latency(floor.metrics_url, args.latency_seconds)
     finally:
         floor.close()
-    print_table(
+    print_latency(
         "(b') the same against a bare aiohttp server returning the same bytes (the floor)",
-        ["scrapers", "requests", "p50 ms", "p99 ms", "requests/s"],
-        [
-            [scrapers, v["requests"], v["p50_ms"], v["p99_ms"], v["per_second"]]
-            for scrapers, v in result["latency_floor"].items()
-        ],
+        result["latency_floor"],
     )
     if not args.skip_postgres_exporter:
         theirs = Exporter.postgres_exporter(url)
@@ -365,6 +354,17 @@ async def measure_work(
         "transactions_per_minute": (after[0] - before[0]) / minutes,
         "rows_read_per_minute": (after[1] - before[1]) / minutes,
     }
+
+
+def print_latency(title: str, latency: dict[int, dict[str, float]]) -> None:
+    print_table(
+        title,
+        ["scrapers", "requests", "p50 ms", "p99 ms", "requests/s"],
+        [
+            [scrapers, v["requests"], v["p50_ms"], v["p99_ms"], v["per_second"]]
+            for scrapers, v in latency.items()
+        ],
+    )
 
 
 def print_work(result: dict[str, Any]) -> None:

@@ -6,7 +6,8 @@ a scrape costs a dictionary lookup however many Prometheus replicas scrape.
 """
 
 import platform
-from collections.abc import Awaitable, Callable, Hashable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterator
+from contextlib import asynccontextmanager
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
@@ -132,6 +133,19 @@ def _document_metrics(documents: DocumentCounter) -> Iterator[Metric]:
             "Unix time of the last successful refresh of the document counts.",
             value=documents.last_refresh,
         )
+
+
+@asynccontextmanager
+async def http_server(app: web.Application, listen: str) -> AsyncIterator[None]:
+    """Serve ``app`` on ``listen`` (``host:port``; an empty host means every address)."""
+    host, _, port = listen.rpartition(":")
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host or "0.0.0.0", int(port)).start()
+        yield
+    finally:
+        await runner.cleanup()
 
 
 def make_metrics_handler(

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from exporters.ceph import S3Settings, list_pages, make_client
 from exporters.config import Duration
 from exporters.database import DEFAULT_DATA_DIR, resolve_url
-from exporters.exposition import make_metrics_handler
+from exporters.exposition import http_server, make_metrics_handler
 from exporters.health import amcheck, backups, bloat, tables
 from exporters.health.connection import Limits, database_name, read_only
 from exporters.health.families import merge
@@ -315,15 +315,9 @@ def _backup_unit(options: TaskSettings, s3: S3Settings) -> Unit:
 
 async def serve(settings: GraphExporterSettings) -> None:
     exporter = GraphExporter.build(settings)
-    host, _, port = settings.listen.rpartition(":")
-    runner = web.AppRunner(exporter.app(), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, host or "0.0.0.0", int(port)).start()
-    log.info("event=listening address=%s tasks=%d", settings.listen, len(exporter.units))
-    try:
+    async with http_server(exporter.app(), settings.listen):
+        log.info("event=listening address=%s tasks=%d", settings.listen, len(exporter.units))
         await exporter.run_forever()
-    finally:
-        await runner.cleanup()
 
 
 async def run_once(settings: GraphExporterSettings) -> int:

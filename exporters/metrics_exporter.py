@@ -19,7 +19,7 @@ from exporters.ceph import DocumentCounter, DocumentCountSettings, make_client
 from exporters.collection import Collector
 from exporters.config import Duration
 from exporters.database import DEFAULT_DATA_DIR, create_engine, resolve_url
-from exporters.exposition import ContentMetrics, make_metrics_handler
+from exporters.exposition import ContentMetrics, http_server, make_metrics_handler
 from exporters.knowledge_graph.models import ALEMBIC_REVISION
 from exporters.logs import LogFormat
 from exporters.metricset import MetricDefinition, load_metric_set
@@ -157,21 +157,16 @@ class MetricsExporter:
 async def serve(settings: MetricsExporterSettings) -> None:
     """Run until cancelled: background collection plus the HTTP server."""
     exporter = MetricsExporter.build(settings)
-    host, _, port = settings.listen.rpartition(":")
-    runner = web.AppRunner(exporter.app(), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host or "0.0.0.0", int(port))
-    await site.start()
-    log.info(
-        "event=listening address=%s metrics=%d", settings.listen, len(exporter.collector.statuses)
-    )
     try:
-        async with asyncio.TaskGroup() as group:
+        async with http_server(exporter.app(), settings.listen), asyncio.TaskGroup() as group:
+            log.info(
+                "event=listening address=%s metrics=%d",
+                settings.listen, len(exporter.collector.statuses),
+            )  # fmt: skip
             group.create_task(exporter.collector.run_forever())
             if exporter.documents is not None:
                 group.create_task(exporter.refresh_documents_forever())
     finally:
-        await runner.cleanup()
         await exporter.collector.engine.dispose()
 
 

@@ -1,10 +1,16 @@
 """The command line as a user runs it: ``--once``, ``--check-config``, ``db seed``."""
 
+import signal
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+from bench.common import free_port, wait_for_http
 from exporters.knowledge_graph.seed import build_dataset
 from tests.conftest import SEED_ANCHOR, SEED_SCALE
 
@@ -86,3 +92,34 @@ def test_graph_exporter_check_config_names_the_bad_field(tmp_path: Path) -> None
                       "deadline: 10m, statement_timeout: 1m}\n")  # fmt: skip
     result = run("graph-exporter", "--config", str(config), "--check-config")
     assert (result.returncode, result.stdout) == (0, "configuration is valid: 1 database(s)\n")
+
+
+@pytest.mark.parametrize(
+    ("command", "ready", "expected"),
+    [
+        ("metrics-exporter", "/readyz", "thoth_graphdb_alembic_version_rows 1.0"),
+        ("graph-exporter", "/healthz", "thoth_graph_exporter_task_up{database="),
+    ],
+)
+def test_services_listen_and_stop_cleanly_on_ctrl_c(
+    seeded_url: str, command: str, ready: str, expected: str
+) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [COMMAND, command, "--listen", f"127.0.0.1:{port}", "--database-url", seeded_url],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}{ready}", 60, process)
+        deadline = time.monotonic() + 60
+        body = ""
+        while expected not in body and time.monotonic() < deadline:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+                body = answer.read().decode()
+            time.sleep(0.2)
+        assert expected in body
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
