@@ -69,7 +69,7 @@ def with_database(url: str, database: str) -> str:
 def redact(url: str) -> str:
     """``url`` without its password, for logs and output."""
     parts = urlsplit(url)
-    if parts.password is None:
+    if not parts.password:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
     return urlunsplit(parts._replace(netloc=netloc))
