@@ -42,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_db(commands)
     _add_metrics_exporter(commands)
     _add_graph_exporter(commands)
+    _add_alert_receiver(commands)
     _add_demo(commands)
     return parser
 
@@ -233,6 +234,51 @@ def _graph_exporter(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- alert-receiver --------------------------------------------------------------------------
+
+
+def _add_alert_receiver(commands: Any) -> None:
+    command = commands.add_parser(
+        "alert-receiver",
+        help="Alertmanager webhook → one GitHub issue per alert group",
+        description="Serve Alertmanager's webhook on --listen (POST /alerts) and keep exactly one "
+        "GitHub issue per alert group: create, update, reopen, comment and close. With "
+        "'render PAYLOAD.json', print the issue a payload would become and exit.",
+    )
+    command.add_argument("action", nargs="?", choices=["render"], help="render a payload file")
+    command.add_argument("payload", nargs="?", type=Path, help="Alertmanager payload (JSON)")
+    _common_options(command)
+    option = _option_adder(command)
+    option("--listen", help="address to serve on (default: 0.0.0.0:9703)")
+    option("--default-repo", help="owner/name for alerts without a usable repo label")
+    option("--github-url", help="GitHub API URL (GitHub Enterprise: https://HOST/api/v3)")
+    option("--github-token-file", type=Path, help="file holding the token (else $GITHUB_TOKEN)")
+    option("--bearer-token-file", type=Path, help="token Alertmanager must send (Bearer)")
+    option("--template-dir", type=Path, help="folder with title.txt.j2 and body.md.j2")
+    option("--dry-run", action="store_true", help="log GitHub calls instead of making them")
+    command.set_defaults(handler=_alert_receiver)
+
+
+def _alert_receiver(args: argparse.Namespace) -> int:
+    from alerts.receiver import ReceiverSettings, render_file, serve
+
+    if args.action == "render":
+        if args.payload is None:
+            print("alert-receiver render: give the payload file", file=sys.stderr)
+            return 2
+        print(render_file(args.payload, getattr(args, "template_dir", None)))
+        return 0
+    settings = _settings(ReceiverSettings, args)
+    setup_logging(settings.log_format, args.log_level)
+    if args.check_config:
+        settings.github_token_value()
+        print(f"configuration is valid: issues go to {settings.default_repo} by default")
+        return 0
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve(settings))
+    return 0
+
+
 # --- demo ------------------------------------------------------------------------------------
 
 
@@ -302,7 +348,7 @@ def _option_adder(command: argparse.ArgumentParser) -> Callable[..., Any]:
     return add
 
 
-_NOT_SETTINGS = {"config", "check_config", "log_level", "once", "handler"}
+_NOT_SETTINGS = {"config", "check_config", "log_level", "once", "handler", "action", "payload"}
 
 
 def _settings(model: Any, args: argparse.Namespace) -> Any:

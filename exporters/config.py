@@ -32,7 +32,7 @@ class ConfigError(Exception):
         )
 
 
-def parse_duration(value: object) -> float:
+def parse_duration(value: object, allow_zero: bool = False) -> float:
     """Seconds from ``30``, ``"30s"``, ``"5m"``, ``"1.5h"``, ``"250ms"`` or ``"7d"``."""
     if isinstance(value, bool):
         raise ValueError("expected a duration such as 30s, 5m or 1h")
@@ -43,12 +43,15 @@ def parse_duration(value: object) -> float:
         if not match:
             raise ValueError(f"{value!r} is not a duration such as 30s, 5m or 1h")
         seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-    if seconds <= 0:
+    if seconds < 0 or (seconds == 0 and not allow_zero):
         raise ValueError("a duration must be greater than zero")
     return seconds
 
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
+NonNegativeDuration = Annotated[
+    float, BeforeValidator(lambda value: parse_duration(value, allow_zero=True))
+]
 
 
 def load_yaml(path: Path, environ: Mapping[str, str] | None = None) -> Any:

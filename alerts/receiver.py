@@ -1,0 +1,431 @@
+"""``thoth-monitoring alert-receiver``: Alertmanager webhook → exactly one GitHub issue per alert
+group, updated while it fires, commented and closed when it resolves.
+
+The group's key (a hash of Alertmanager's ``groupKey``) is hidden in the issue body; issues are
+found through the list-issues API filtered by one common label (strongly consistent, unlike
+search), cached, and warmed at start-up. Deliveries of one group are serialised, so concurrent
+or repeated deliveries never create two issues. When GitHub fails, the webhook answers 503 and
+Alertmanager redelivers: nothing is lost.
+"""
+
+import asyncio
+import base64
+import hmac
+import json
+import logging
+import os
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from prometheus_client import CollectorRegistry, Counter, Gauge
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from alerts.github import GitHubClient, GitHubError, Issue, IssueTracker
+from alerts.payload import Notification
+from alerts.render import KEY_PATTERN, TEMPLATES, RenderedIssue, Renderer
+from exporters.config import ConfigError, Duration, NonNegativeDuration
+from exporters.exposition import http_server, make_metrics_handler
+from exporters.logs import LogFormat
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LISTEN = "0.0.0.0:9703"
+OPT_OUT_ANNOTATION = "github_close_on_resolve"
+UNUSABLE_REPOSITORY = {403, 404, 410}
+
+
+class ReceiverSettings(BaseModel):
+    """Every option of the command; each may come from the config file or a flag."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    listen: str = DEFAULT_LISTEN
+    default_repo: str = Field(pattern=r"^[\w.-]+/[\w.-]+$")
+    github_url: str = "https://api.github.com"
+    github_token: SecretStr | None = None
+    github_token_file: Path | None = None
+    common_label: str = "thoth-alert"
+    write_spacing: NonNegativeDuration = 1.0
+    reopen_window: Duration = 86400.0
+    close_on_resolve: bool = True
+    bearer_token: SecretStr | None = None
+    bearer_token_file: Path | None = None
+    basic_username: str | None = None
+    basic_password: SecretStr | None = None
+    auth_disabled: bool = False
+    max_payload_bytes: int = Field(1 << 20, ge=1024)
+    template_dir: Path | None = None
+    dry_run: bool = False
+    log_format: LogFormat = "keyvalue"
+
+    @model_validator(mode="after")
+    def _credentials_required(self) -> "ReceiverSettings":
+        has_auth = self.bearer_token or self.bearer_token_file or self.basic_username
+        if not (has_auth or self.auth_disabled):
+            raise ValueError(
+                "webhook credentials are required: set bearer_token(_file) or basic_username "
+                "and basic_password, or auth_disabled: true"
+            )
+        return self
+
+    def github_token_value(self) -> str:
+        if self.github_token is not None:
+            return self.github_token.get_secret_value()
+        if self.github_token_file is not None:
+            return self.github_token_file.read_text().strip()
+        token = os.environ.get("GITHUB_TOKEN", "")
+        if not token and not self.dry_run:
+            raise ConfigError(
+                "alert-receiver", [("github_token", "not set: give GITHUB_TOKEN, "
+                                    "github_token or github_token_file")]
+            )  # fmt: skip
+        return token
+
+    def accepted_authorization(self) -> set[str]:
+        """The Authorization header values Alertmanager's http_config would send."""
+        accepted = set()
+        if self.bearer_token is not None:
+            accepted.add(f"Bearer {self.bearer_token.get_secret_value()}")
+        if self.bearer_token_file is not None:
+            accepted.add(f"Bearer {self.bearer_token_file.read_text().strip()}")
+        if self.basic_username is not None:
+            password = self.basic_password.get_secret_value() if self.basic_password else ""
+            pair = f"{self.basic_username}:{password}".encode()
+            accepted.add("Basic " + base64.b64encode(pair).decode())
+        return accepted
+
+
+@dataclass
+class ReceiverMetrics:
+    registry: CollectorRegistry = field(default_factory=lambda: CollectorRegistry())
+
+    def __post_init__(self) -> None:
+        prefix = "thoth_alert_receiver"
+        self.notifications = Counter(
+            f"{prefix}_notifications", "Webhook notifications by outcome.", ["outcome"],
+            registry=self.registry,
+        )  # fmt: skip
+        self.github_requests = Counter(
+            f"{prefix}_github_requests", "GitHub API requests by operation and HTTP status "
+            "(0: no answer).", ["operation", "code"], registry=self.registry,
+        )  # fmt: skip
+        self.rate_limit_remaining = Gauge(
+            f"{prefix}_github_rate_limit_remaining", "x-ratelimit-remaining of the last answer.",
+            registry=self.registry,
+        )  # fmt: skip
+        self.open_issues = Gauge(
+            f"{prefix}_tracked_open_issues", "Open alert issues the receiver tracks.",
+            registry=self.registry,
+        )  # fmt: skip
+        self.misrouted = Counter(
+            f"{prefix}_misrouted_notifications", "Notifications whose repo label named an unknown "
+            "or forbidden repository, filed in the default repository instead.",
+            registry=self.registry,
+        )  # fmt: skip
+
+
+class Receiver:
+    """The issue logic, independent of HTTP."""
+
+    def __init__(
+        self,
+        settings: ReceiverSettings,
+        tracker: IssueTracker,
+        renderer: Renderer,
+        metrics: ReceiverMetrics,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.settings = settings
+        self.tracker = tracker
+        self.renderer = renderer
+        self.metrics = metrics
+        self.clock = clock
+        self.issues: dict[str, Issue] = {}
+        self.listed: set[str] = set()
+        self.unusable: set[str] = set()
+        self.locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._listing = asyncio.Lock()
+
+    async def warm(self) -> None:
+        """List the default repository's alert issues before serving."""
+        await self._ensure_listed(self.settings.default_repo)
+
+    async def deliver(self, notification: Notification) -> str:
+        """Bring the group's issue up to date; returns what was done."""
+        now = self.clock()
+        rendered = self.renderer.render(notification, resolved_at=now.isoformat(timespec="seconds"))
+        async with self.locks[rendered.key]:
+            repo, note = await self._route(notification)
+            issue = self.issues.get(rendered.key)
+            if notification.status == "firing":
+                outcome = await self._firing(repo, note, rendered, issue, now)
+            else:
+                outcome = await self._resolved(notification, rendered, issue, now)
+        self.metrics.notifications.labels(outcome).inc()
+        self.metrics.open_issues.set(sum(i.state == "open" for i in self.issues.values()))
+        log.info("event=notification key=%s outcome=%s", rendered.key, outcome)
+        return outcome
+
+    async def _firing(
+        self, repo: str, note: str, rendered: RenderedIssue, issue: Issue | None, now: datetime
+    ) -> str:
+        body = note + rendered.body
+        if issue is None:
+            self._remember(await self._create(repo, rendered.title, body, rendered))
+            return "created"
+        if issue.state == "open":
+            if (issue.title, issue.body) == (rendered.title, issue_body(issue, body)):
+                return "unchanged"
+            self._remember(
+                await self.tracker.update_issue(
+                    issue, title=rendered.title, body=issue_body(issue, body)
+                )
+            )
+            return "updated"
+        if issue.closed_at and _age(issue.closed_at, now) <= self.settings.reopen_window:
+            self._remember(
+                await self.tracker.update_issue(
+                    issue, state="open", title=rendered.title, body=issue_body(issue, body)
+                )
+            )
+            return "reopened"
+        earlier = (
+            f"Fired again; the earlier occurrence is {issue.html_url or f'#{issue.number}'}.\n\n"
+        )
+        self._remember(await self._create(issue.repo, rendered.title, earlier + body, rendered))
+        return "refiled"
+
+    async def _resolved(
+        self,
+        notification: Notification,
+        rendered: RenderedIssue,
+        issue: Issue | None,
+        now: datetime,
+    ) -> str:
+        if issue is None or issue.state != "open":
+            return "ignored"
+        body = issue_body(issue, rendered.body)
+        if (issue.title, issue.body) != (rendered.title, body):
+            issue = await self.tracker.update_issue(issue, title=rendered.title, body=body)
+        await self.tracker.comment(
+            issue, f"Resolved at {now.isoformat(timespec='seconds')}: every alert of this "
+            "group has stopped firing.",
+        )  # fmt: skip
+        opted_out = notification.commonAnnotations.get(OPT_OUT_ANNOTATION, "").lower() == "false"
+        if not self.settings.close_on_resolve or opted_out:
+            self._remember(issue)
+            return "resolved-left-open"
+        self._remember(
+            await self.tracker.update_issue(issue, state="closed", state_reason="completed")
+        )
+        return "closed"
+
+    async def _create(self, repo: str, title: str, body: str, rendered: RenderedIssue) -> Issue:
+        try:
+            return await self.tracker.create_issue(repo, title, body, list(rendered.labels))
+        except GitHubError as error:
+            if error.status not in UNUSABLE_REPOSITORY or repo == self.settings.default_repo:
+                raise
+            self.unusable.add(repo)
+            self.metrics.misrouted.inc()
+            note = _misrouted_note(repo)
+            return await self.tracker.create_issue(
+                self.settings.default_repo, title, note + body, list(rendered.labels)
+            )
+
+    async def _route(self, notification: Notification) -> tuple[str, str]:
+        """The repository named by the ``repo`` label, or the default one (with a note)."""
+        label = notification.commonLabels.get("repo") or notification.groupLabels.get("repo")
+        if not label:
+            return self.settings.default_repo, ""
+        owner = self.settings.default_repo.split("/")[0]
+        repo = label if "/" in label else f"{owner}/{label}"
+        if repo not in self.unusable:
+            try:
+                await self._ensure_listed(repo)
+                return repo, ""
+            except GitHubError as error:
+                if error.status not in UNUSABLE_REPOSITORY:
+                    raise
+                self.unusable.add(repo)
+        self.metrics.misrouted.inc()
+        await self._ensure_listed(self.settings.default_repo)
+        return self.settings.default_repo, _misrouted_note(repo)
+
+    async def _ensure_listed(self, repo: str) -> None:
+        async with self._listing:
+            if repo in self.listed:
+                return
+            for issue in await self.tracker.list_issues(repo, self.settings.common_label):
+                self._remember(issue)
+            self.listed.add(repo)
+
+    def _remember(self, issue: Issue) -> None:
+        match = KEY_PATTERN.search(issue.body)
+        if match is None:
+            return
+        known = self.issues.get(match.group(1))
+        if known is None or known.number <= issue.number or known.repo != issue.repo:
+            self.issues[match.group(1)] = issue
+
+
+def issue_body(issue: Issue, rendered: str) -> str:
+    """Keep a note the issue was created with (routing, earlier occurrence) above new text."""
+    for prefix in ("Fired again;", "Routed to the default repository"):
+        if issue.body.startswith(prefix) and not rendered.startswith(prefix):
+            return issue.body.split("\n\n", 1)[0] + "\n\n" + rendered
+    return rendered
+
+
+def _misrouted_note(repo: str) -> str:
+    return (
+        f"Routed to the default repository: the alert's repo label names `{repo}`, which is "
+        "unknown or not writable.\n\n"
+    )
+
+
+def _age(stamp: str, now: datetime) -> float:
+    return (now - datetime.fromisoformat(stamp.replace("Z", "+00:00"))).total_seconds()
+
+
+class DryRun:
+    """An IssueTracker that logs what it would do and remembers it, touching no GitHub."""
+
+    def __init__(self) -> None:
+        self.numbers = 0
+
+    async def list_issues(self, repo: str, label: str) -> list[Issue]:
+        log.info("event=dry_run call=list_issues repo=%s label=%s", repo, label)
+        return []
+
+    async def create_issue(self, repo: str, title: str, body: str, labels: list[str]) -> Issue:
+        self.numbers += 1
+        log.info("event=dry_run call=create_issue repo=%s title=%r", repo, title)
+        return Issue(repo, self.numbers, title, body, "open", None, "")
+
+    async def update_issue(self, issue: Issue, **fields: Any) -> Issue:
+        log.info("event=dry_run call=update_issue repo=%s number=%d fields=%s",
+                 issue.repo, issue.number, sorted(fields))  # fmt: skip
+        state = fields.get("state", issue.state)
+        closed_at = datetime.now(UTC).isoformat() if state == "closed" else None
+        return Issue(issue.repo, issue.number, fields.get("title", issue.title),
+                     fields.get("body", issue.body), state, closed_at, issue.html_url)  # fmt: skip
+
+    async def comment(self, issue: Issue, body: str) -> None:
+        log.info("event=dry_run call=comment repo=%s number=%d", issue.repo, issue.number)
+
+
+def make_app(settings: ReceiverSettings, receiver: Receiver) -> web.Application:
+    accepted = settings.accepted_authorization()
+    app = web.Application(client_max_size=settings.max_payload_bytes)
+
+    async def alerts(request: web.Request) -> web.Response:
+        if not settings.auth_disabled and not _authorized(request, accepted):
+            return web.json_response(
+                {"error": "missing or invalid credentials"}, status=401,
+                headers={"WWW-Authenticate": 'Bearer realm="alert-receiver"'},
+            )  # fmt: skip
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return web.json_response(
+                {"error": f"payload larger than {settings.max_payload_bytes} bytes"}, status=413
+            )
+        try:
+            notification = Notification.model_validate(json.loads(raw))
+        except json.JSONDecodeError as error:
+            return web.json_response({"error": f"invalid JSON: {error}"}, status=400)
+        except ValidationError as error:
+            problems = [
+                f"{'.'.join(str(p) for p in e['loc']) or 'payload'}: {e['msg']}"
+                for e in error.errors()
+            ]
+            return web.json_response({"error": "invalid payload", "problems": problems}, status=400)
+        try:
+            outcome = await receiver.deliver(notification)
+        except GitHubError as error:
+            receiver.metrics.notifications.labels("github_error").inc()
+            log.warning("event=github_failed error=%s retryable=%s", error, error.retryable)
+            return web.json_response({"error": str(error)}, status=503 if error.retryable else 502)
+        return web.json_response({"outcome": outcome})
+
+    async def ready(request: web.Request) -> web.Response:
+        warmed = settings.default_repo in receiver.listed
+        return web.Response(
+            status=200 if warmed else 503, text="ready\n" if warmed else "warming\n"
+        )
+
+    app.router.add_post("/alerts", alerts)
+    app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/readyz", ready)
+    app.router.add_get(
+        "/metrics", make_metrics_handler(receiver.metrics.registry, lambda: object())
+    )
+    return app
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    return web.Response(text="ok\n")
+
+
+def _authorized(request: web.Request, accepted: set[str]) -> bool:
+    given = request.headers.get("Authorization", "")
+    return any(hmac.compare_digest(given, value) for value in accepted)
+
+
+def build_tracker(
+    settings: ReceiverSettings, session: aiohttp.ClientSession, metrics: ReceiverMetrics
+) -> IssueTracker:
+    if settings.dry_run:
+        return DryRun()
+
+    def observe(operation: str, status: int) -> None:
+        metrics.github_requests.labels(operation, str(status)).inc()
+        if client.rate_limit_remaining is not None:
+            metrics.rate_limit_remaining.set(client.rate_limit_remaining)
+
+    client = GitHubClient(
+        session, settings.github_url, settings.github_token_value(),
+        write_spacing=settings.write_spacing, observe=observe,
+    )  # fmt: skip
+    return client
+
+
+async def serve(settings: ReceiverSettings) -> None:
+    """Serve the webhook until cancelled; warm the issue cache (with retries) in the background
+    while ``/readyz`` says 503."""
+    metrics = ReceiverMetrics()
+    renderer = Renderer(settings.template_dir or TEMPLATES, settings.common_label)
+    async with aiohttp.ClientSession() as session:
+        receiver = Receiver(settings, build_tracker(settings, session, metrics), renderer, metrics)
+        async with http_server(make_app(settings, receiver), settings.listen):
+            log.info("event=listening address=%s repo=%s", settings.listen, settings.default_repo)
+            delay = 1.0
+            while True:
+                try:
+                    await receiver.warm()
+                    break
+                except GitHubError as error:
+                    log.warning("event=warm_failed error=%s retry_in=%.0f", error, delay)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 60.0)
+            log.info("event=ready tracked_issues=%d", len(receiver.issues))
+            await asyncio.Event().wait()
+
+
+def render_file(path: Path, template_dir: Path | None = None) -> str:
+    """What ``alert-receiver render PAYLOAD.json`` prints."""
+    notification = Notification.model_validate(json.loads(path.read_text()))
+    rendered = Renderer(template_dir or TEMPLATES).render(
+        notification, resolved_at=datetime.now(UTC).isoformat(timespec="seconds")
+    )
+    return (
+        f"title: {rendered.title}\nlabels: {', '.join(rendered.labels)}\n"
+        f"key: {rendered.key}\n\n{rendered.body}"
+    )
