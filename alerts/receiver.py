@@ -52,6 +52,7 @@ class ReceiverSettings(BaseModel):
     github_token_file: Path | None = None
     common_label: str = "thoth-alert"
     write_spacing: NonNegativeDuration = 1.0
+    github_max_retries: int = Field(4, ge=0, le=10)
     reopen_window: Duration = 86400.0
     close_on_resolve: bool = True
     bearer_token: SecretStr | None = None
@@ -392,7 +393,8 @@ def build_tracker(
 
     client = GitHubClient(
         session, settings.github_url, settings.github_token_value(),
-        write_spacing=settings.write_spacing, observe=observe,
+        write_spacing=settings.write_spacing, max_retries=settings.github_max_retries,
+        observe=observe,
     )  # fmt: skip
     return client
 

@@ -1,0 +1,171 @@
+"""The whole alert path on the real Debian binaries: Prometheus with our stack rules scraping a
+target that goes down → Alertmanager with our configuration → alert-receiver (the real command)
+→ the GitHub stand-in. Only the `for:` durations and Alertmanager's timers are shortened."""
+
+import asyncio
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import pytest
+import yaml
+from aiohttp import web
+
+from bench.common import free_port, stop, wait_for_http
+from tests.alerts.github_standin import Fault, GitHubStandIn
+from tests.conftest import REPOSITORY
+
+COMMAND = str(Path(sys.executable).with_name("thoth-monitoring"))
+REPO = "thoth-station/thoth-application"
+
+
+@dataclass
+class Target:
+    """A scrape target that can go down and come back (an HTTP server on a fixed port)."""
+
+    port: int
+    runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        async def metrics(request: web.Request) -> web.Response:
+            return web.Response(text="thoth_metrics_exporter_database_up 1\n")
+
+        app = web.Application()
+        app.router.add_get("/metrics", metrics)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
+
+    async def stop(self) -> None:
+        assert self.runner is not None
+        await self.runner.cleanup()
+
+
+@dataclass
+class Stack:
+    github: GitHubStandIn
+    target: Target
+    processes: list[subprocess.Popen[bytes]]
+
+
+def binary(name: str) -> str:
+    found = shutil.which(name)
+    assert found, f"{name} missing: run .ci/system-deps"
+    return found
+
+
+def shortened_rules(path: Path, destination: Path) -> Path:
+    """Our rule file with every `for:` cut to 3 seconds."""
+    text = re.sub(r"(?m)^(\s+for:) \S+$", r"\1 3s", path.read_text())
+    destination.write_text(text)
+    return destination
+
+
+def alertmanager_config(receiver_port: int, token_file: Path, destination: Path) -> Path:
+    config = yaml.safe_load((REPOSITORY / "alerts" / "alertmanager.yml").read_text())
+    config["route"] |= {"group_wait": "1s", "group_interval": "2s", "repeat_interval": "1h"}
+    webhook = config["receivers"][0]["webhook_configs"][0]
+    webhook["url"] = f"http://127.0.0.1:{receiver_port}/alerts"
+    webhook["http_config"]["authorization"]["credentials_file"] = str(token_file)
+    destination.write_text(yaml.safe_dump(config))
+    return destination
+
+
+def launch(
+    commands: list[tuple[list[str], dict[str, str] | None]], log: IO[bytes]
+) -> list[subprocess.Popen[bytes]]:
+    return [subprocess.Popen(command, env=env, stdout=log, stderr=log) for command, env in commands]
+
+
+async def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.25)
+
+
+@pytest.fixture
+async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
+    github = GitHubStandIn()
+    github_runner = web.AppRunner(github.app())
+    await github_runner.setup()
+    github_port = free_port()
+    await web.TCPSite(github_runner, "127.0.0.1", github_port).start()
+    target = Target(free_port())
+    await target.start()
+    ports = {name: free_port() for name in ("receiver", "alertmanager", "prometheus")}
+    token_file = tmp_path / "webhook-token"
+    token_file.write_text("e2e-secret\n")
+    (tmp_path / "receiver.yaml").write_text(yaml.safe_dump({
+        "listen": f"127.0.0.1:{ports['receiver']}", "default_repo": REPO,
+        "github_url": f"http://127.0.0.1:{github_port}", "bearer_token_file": str(token_file),
+        "write_spacing": 0.1, "github_max_retries": 0,
+    }))  # fmt: skip
+    rules = shortened_rules(REPOSITORY / "alerts" / "rules" / "stack.yaml", tmp_path / "stack.yaml")
+    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump({
+        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+        "rule_files": [str(rules)],
+        "alerting": {"alertmanagers": [
+            {"static_configs": [{"targets": [f"127.0.0.1:{ports['alertmanager']}"]}]}
+        ]},
+        "scrape_configs": [{"job_name": "thoth-metrics-exporter",
+                            "static_configs": [{"targets": [f"127.0.0.1:{target.port}"]}]}],
+    }))  # fmt: skip
+    am_config = alertmanager_config(ports["receiver"], token_file, tmp_path / "alertmanager.yml")
+    environment = {**os.environ, "GITHUB_TOKEN": github.token}
+    log = (tmp_path / "processes.log").open("wb")
+    processes = launch(
+        [
+            ([COMMAND, "alert-receiver", "--config", str(tmp_path / "receiver.yaml")], environment),
+            ([binary("prometheus-alertmanager"), f"--config.file={am_config}",
+              f"--storage.path={tmp_path / 'am'}", "--cluster.listen-address=",
+              f"--web.listen-address=127.0.0.1:{ports['alertmanager']}"], None),
+            ([binary("prometheus"), f"--config.file={tmp_path / 'prometheus.yml'}",
+              f"--storage.tsdb.path={tmp_path / 'prom'}",
+              f"--web.listen-address=127.0.0.1:{ports['prometheus']}"], None),
+        ],
+        log,
+    )  # fmt: skip
+    try:
+        for name, path in (("receiver", "/readyz"), ("alertmanager", "/-/ready"),
+                           ("prometheus", "/-/ready")):  # fmt: skip
+            await asyncio.to_thread(
+                wait_for_http, f"http://127.0.0.1:{ports[name]}{path}", 60, processes[0]
+            )
+        yield Stack(github, target, processes)
+    finally:
+        for process in processes:
+            stop(process)
+        await github_runner.cleanup()
+        log.close()
+
+
+async def test_target_down_opens_one_issue_and_recovery_closes_it(stack: Stack) -> None:
+    await asyncio.sleep(3)  # a few good scrapes first
+    await stack.target.stop()
+    await wait_until(lambda: len(stack.github.open_issues()) == 1, 90, "the issue to open")
+    issue = stack.github.open_issues()[0]
+    assert issue["title"].startswith("[CRITICAL] ThothMetricsExporterDown")
+    await stack.target.start()
+    await wait_until(lambda: not stack.github.open_issues(), 90, "the issue to close")
+    closed = stack.github.issues[REPO]
+    assert len(closed) == 1
+    assert closed[0]["state_reason"] == "completed"
+    assert stack.github.comments[(REPO, 1)][0].startswith("Resolved at ")
+
+
+async def test_alertmanager_redelivers_until_github_accepts_and_files_once(stack: Stack) -> None:
+    stack.github.faults += [Fault(502) for _ in range(3)]
+    await stack.target.stop()
+    await wait_until(lambda: len(stack.github.open_issues()) == 1, 120, "the issue to open")
+    await asyncio.sleep(5)  # later deliveries of the same group must not file another
+    assert len(stack.github.issues[REPO]) == 1
+    assert stack.github.faults == []
