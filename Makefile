@@ -30,6 +30,7 @@ lint: $(STAMP)
 bench: $(STAMP) system-deps
 	$(BIN)/python -m bench.scrape $(BENCH_ARGS)
 	$(BIN)/python -m bench.bloat
+	$(BIN)/python -m bench.receiver
 
 clean:
 	rm -rf $(VENV) .thoth-monitoring demo-out .pytest_cache .mypy_cache .ruff_cache

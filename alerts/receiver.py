@@ -211,21 +211,22 @@ class Receiver:
     ) -> str:
         if issue is None or issue.state != "open":
             return "ignored"
-        body = issue_body(issue, rendered.body)
-        if (issue.title, issue.body) != (rendered.title, body):
-            issue = await self.tracker.update_issue(issue, title=rendered.title, body=body)
         await self.tracker.comment(
             issue, f"Resolved at {now.isoformat(timespec='seconds')}: every alert of this "
             "group has stopped firing.",
         )  # fmt: skip
+        fields: dict[str, Any] = {}
+        body = issue_body(issue, rendered.body)
+        if (issue.title, issue.body) != (rendered.title, body):
+            fields |= {"title": rendered.title, "body": body}
         opted_out = notification.commonAnnotations.get(OPT_OUT_ANNOTATION, "").lower() == "false"
-        if not self.settings.close_on_resolve or opted_out:
-            self._remember(issue)
-            return "resolved-left-open"
-        self._remember(
-            await self.tracker.update_issue(issue, state="closed", state_reason="completed")
-        )
-        return "closed"
+        leave_open = not self.settings.close_on_resolve or opted_out
+        if not leave_open:
+            fields |= {"state": "closed", "state_reason": "completed"}
+        if fields:  # one write: the resolved text and the closing together
+            issue = await self.tracker.update_issue(issue, **fields)
+        self._remember(issue)
+        return "resolved-left-open" if leave_open else "closed"
 
     async def _create(self, repo: str, title: str, body: str, rendered: RenderedIssue) -> Issue:
         try:
