@@ -162,7 +162,7 @@ class GitHubClient:
             self.observe(operation, status)
             if 200 <= status < 300:
                 return data, headers
-            wait = self._rate_limit_wait(status, headers)
+            wait = self._rate_limit_wait(status, headers, data)
             if wait is not None:
                 if wait > self.max_wait:
                     raise GitHubError(f"{operation}: rate limited for {wait:.0f}s", status)
@@ -203,14 +203,16 @@ class GitHubClient:
         await self.sleep(delay)
 
     @staticmethod
-    def _rate_limit_wait(status: int, headers: Any) -> float | None:
+    def _rate_limit_wait(status: int, headers: Any, data: Any) -> float | None:
         """Seconds to wait before retrying a rate-limited request, or None if not one."""
         if status not in (403, 429):
             return None
+        message = data.get("message", "") if isinstance(data, dict) else ""
         retry_after = headers.get("retry-after")
         if retry_after is not None and retry_after.strip().isdigit():
             return float(retry_after)
         if headers.get("x-ratelimit-remaining") == "0":
             reset = headers.get("x-ratelimit-reset", "")
             return max(1.0, float(reset) - time.time()) if reset.isdigit() else 60.0
-        return 60.0 if status == 429 else None
+        secondary = "rate limit" in message.lower()  # a secondary limit may come without headers
+        return 60.0 if status == 429 or secondary else None

@@ -24,7 +24,7 @@ def free_port() -> int:
         return port
 
 
-def wait_for_http(url: str, seconds: float, process: subprocess.Popen[bytes] | None = None) -> None:
+def wait_for_http(url: str, seconds: float, process: "subprocess.Popen[Any] | None" = None) -> None:
     """Poll ``url`` until it answers 200; fail early if ``process`` died."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

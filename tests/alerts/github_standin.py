@@ -20,6 +20,7 @@ class Fault:
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     writes_only: bool = True
+    message: str = "injected"
 
 
 @dataclass
@@ -64,7 +65,7 @@ class GitHubStandIn:
         for fault in self.faults:
             if write or not fault.writes_only:
                 self.faults.remove(fault)
-                return web.json_response({"message": "injected"}, status=fault.status,
+                return web.json_response({"message": fault.message}, status=fault.status,
                                          headers=fault.headers)  # fmt: skip
         if write:
             self.write_times.append(time.monotonic())

@@ -230,3 +230,8 @@ async def test_overlong_text_is_truncated_with_a_note(stack: Stack) -> None:
     assert len(issue["body"]) < 65_536
     assert "truncated:" in issue["body"]
     assert "<!-- thoth-alert-key: " in issue["body"]
+
+
+async def test_secondary_rate_limit_without_headers_is_waited_out(stack: Stack) -> None:
+    stack.github.faults.append(Fault(403, message="You have exceeded a secondary rate limit."))
+    assert (await stack.send(payload()))[1] == {"outcome": "created"}
