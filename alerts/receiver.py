@@ -51,6 +51,7 @@ class ReceiverSettings(BaseModel):
     github_token: SecretStr | None = None
     github_token_file: Path | None = None
     common_label: str = "thoth-alert"
+    key_template: str | None = None
     write_spacing: NonNegativeDuration = 1.0
     github_max_retries: int = Field(4, ge=0, le=10)
     reopen_window: Duration = 86400.0
@@ -404,7 +405,9 @@ async def serve(settings: ReceiverSettings) -> None:
     """Serve the webhook until cancelled; warm the issue cache (with retries) in the background
     while ``/readyz`` says 503."""
     metrics = ReceiverMetrics()
-    renderer = Renderer(settings.template_dir or TEMPLATES, settings.common_label)
+    renderer = Renderer(
+        settings.template_dir or TEMPLATES, settings.common_label, settings.key_template
+    )
     async with aiohttp.ClientSession() as session:
         receiver = Receiver(settings, build_tracker(settings, session, metrics), renderer, metrics)
         async with http_server(make_app(settings, receiver), settings.listen):

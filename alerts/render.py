@@ -37,9 +37,13 @@ class RenderedIssue:
     labels: tuple[str, ...]
 
 
-def group_key(notification: Notification) -> str:
-    """A stable key for the alert group: the hash of Alertmanager's groupKey."""
-    return hashlib.sha256(notification.groupKey.encode()).hexdigest()[:16]
+def group_key(notification: Notification, template: jinja2.Template | None = None) -> str:
+    """A stable key for the alert group: the hash of Alertmanager's groupKey, or of a configured
+    template rendered over the notification (e.g. ``{{ commonLabels.alertname }}``)."""
+    source = (
+        notification.groupKey if template is None else template.render(notification.model_dump())
+    )
+    return hashlib.sha256(source.encode()).hexdigest()[:16]
 
 
 def inert(text: str) -> str:
@@ -50,8 +54,18 @@ def inert(text: str) -> str:
 
 
 class Renderer:
-    def __init__(self, template_dir: Path = TEMPLATES, common_label: str = "thoth-alert") -> None:
+    def __init__(
+        self,
+        template_dir: Path = TEMPLATES,
+        common_label: str = "thoth-alert",
+        key_template: str | None = None,
+    ) -> None:
         self.common_label = common_label
+        self.key_template = (
+            None
+            if key_template is None
+            else jinja2.Environment(undefined=jinja2.StrictUndefined).from_string(key_template)
+        )
         loader = jinja2.FileSystemLoader(str(template_dir))
         self.body_template = jinja2.Environment(
             loader=loader, autoescape=True, undefined=jinja2.StrictUndefined,
@@ -62,7 +76,7 @@ class Renderer:
         ).get_template("title.txt.j2")
 
     def render(self, notification: Notification, resolved_at: str = "") -> RenderedIssue:
-        key = group_key(notification)
+        key = group_key(notification, self.key_template)
         context = self._context(notification, resolved_at)
         title = _limit(" ".join(self.title_template.render(context).split()), MAX_TITLE, "…")
         body = self.body_template.render(context).strip()

@@ -235,3 +235,11 @@ async def test_overlong_text_is_truncated_with_a_note(stack: Stack) -> None:
 async def test_secondary_rate_limit_without_headers_is_waited_out(stack: Stack) -> None:
     stack.github.faults.append(Fault(403, message="You have exceeded a secondary rate limit."))
     assert (await stack.send(payload()))[1] == {"outcome": "created"}
+
+
+def test_key_template_groups_by_what_it_names() -> None:
+    renderer = Renderer(key_template="{{ commonLabels.alertname }}")
+    first, second = payload(group="a"), payload(group="b")
+    keys = {renderer.render(_notification(body)).key for body in (first, second)}
+    assert len(keys) == 1  # different groupKeys, same alert name: one issue
+    assert len({Renderer().render(_notification(b)).key for b in (first, second)}) == 2
