@@ -189,7 +189,7 @@ def report(result: dict[str, Any]) -> None:
         ],
     )  # fmt: skip
     print(
-        f"  pgstattuple takes {timing_result['pgstattuple_over_estimate']:.0f}x the estimate's time"
+        f"  pgstattuple takes {timing_result['pgstattuple_over_estimate']:.2f}x the estimate's time"
     )
 
 
