@@ -367,9 +367,7 @@ def make_app(settings: ReceiverSettings, receiver: Receiver) -> web.Application:
     app.router.add_post("/alerts", alerts)
     app.router.add_get("/healthz", _healthz)
     app.router.add_get("/readyz", ready)
-    app.router.add_get(
-        "/metrics", make_metrics_handler(receiver.metrics.registry, lambda: object())
-    )
+    app.router.add_get("/metrics", make_metrics_handler(receiver.metrics.registry))
     return app
 
 

@@ -149,16 +149,16 @@ async def http_server(app: web.Application, listen: str) -> AsyncIterator[None]:
 
 
 def make_metrics_handler(
-    registry: CollectorRegistry, state: Callable[[], Hashable]
+    registry: CollectorRegistry, state: Callable[[], Hashable] | None = None
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """An aiohttp handler for ``/metrics``: content negotiation (OpenMetrics or text) and a
-    body cache keyed by ``state()``."""
+    """An aiohttp handler for ``/metrics``: content negotiation (OpenMetrics or text) and, when
+    ``state`` is given, a body cache kept until ``state()`` changes."""
     cache: dict[str, bytes] = {}
     cached_state: list[Hashable] = [object()]
 
     async def handle(request: web.Request) -> web.Response:
         encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
-        current = state()
+        current = object() if state is None else state()
         if current != cached_state[0]:
             cache.clear()
             cached_state[0] = current
