@@ -56,6 +56,14 @@ NonNegativeDuration = Annotated[
 
 def load_yaml(path: Path, environ: Mapping[str, str] | None = None) -> Any:
     """Parse ``path`` after replacing every ``${VAR}`` with the environment's value."""
+    documents = load_yaml_documents(path, environ)
+    if len(documents) > 1:
+        raise ConfigError(str(path), [("", "expected one YAML document, found several")])
+    return documents[0] if documents else None
+
+
+def load_yaml_documents(path: Path, environ: Mapping[str, str] | None = None) -> list[Any]:
+    """Every document of a multi-document YAML file, ``${VAR}`` expanded."""
     environ = os.environ if environ is None else environ
     try:
         text = path.read_text(encoding="utf-8")
@@ -75,7 +83,7 @@ def load_yaml(path: Path, environ: Mapping[str, str] | None = None) -> Any:
     if problems:
         raise ConfigError(str(path), problems)
     try:
-        return yaml.safe_load(expanded)
+        return [document for document in yaml.safe_load_all(expanded) if document is not None]
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
