@@ -1,5 +1,6 @@
 """SLO definitions: our format, OpenSLO v1, precise errors, and the PromQL they turn into."""
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,7 @@ def test_ratio_slo_loads_with_defaults(tmp_path: Path) -> None:
 
 
 def test_each_sli_kind_becomes_an_error_ratio() -> None:
-    def slo(sli: dict[str, object], group_by: str | None = None) -> SLO:
+    def slo(sli: Mapping[str, object], group_by: str | None = None) -> SLO:
         return SLO.model_validate({"service": "s", "name": "n", "description": "d",
                                    "objective": 0.9, "sli": sli, "group_by": group_by})  # fmt: skip
 
@@ -62,9 +63,8 @@ def test_each_sli_kind_becomes_an_error_ratio() -> None:
 
 
 def test_errors_name_the_slo_and_field(tmp_path: Path) -> None:
-    found = problems(
-        write(tmp_path, RATIO.replace("0.99", "1.5").replace("bad:", "good: ok_total\n        bad:"))
-    )
+    both = RATIO.replace("0.99", "1.5").replace("bad:", "good: ok_total\n        bad:")
+    found = problems(write(tmp_path, both))
     messages = dict(found)
     assert "Input should be less than 1" in messages["slos.0.objective"]
     assert "give exactly one of good and bad" in messages["slos.0.sli.ratio"]
