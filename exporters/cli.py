@@ -43,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_metrics_exporter(commands)
     _add_graph_exporter(commands)
     _add_alert_receiver(commands)
+    _add_slo_report(commands)
     _add_demo(commands)
     return parser
 
@@ -276,6 +277,39 @@ def _alert_receiver(args: argparse.Namespace) -> int:
         return 0
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(settings))
+    return 0
+
+
+# --- slo-report --------------------------------------------------------------------------------
+
+
+def _add_slo_report(commands: Any) -> None:
+    from slo_reporter.definitions import DEFAULT_SLOS
+    from slo_reporter.rules import RULES_FILE
+
+    command = commands.add_parser(
+        "slo-report",
+        help="SLOs: burn-rate rules (the weekly report is being built)",
+        description="Work with the SLO definitions. 'rules' writes the recording rules and "
+        "multiwindow multi-burn-rate alerts generated from them.",
+    )
+    command.add_argument("action", choices=["rules"], help="what to do")
+    command.add_argument(
+        "--slos", type=Path, default=DEFAULT_SLOS, help=f"SLO definitions (default: {DEFAULT_SLOS})"
+    )
+    command.add_argument(
+        "--output", type=Path, default=RULES_FILE, help=f"rule file (default: {RULES_FILE})"
+    )
+    command.set_defaults(handler=_slo_report)
+
+
+def _slo_report(args: argparse.Namespace) -> int:
+    from slo_reporter.definitions import load_slos
+    from slo_reporter.rules import render
+
+    slos = load_slos(args.slos)
+    args.output.write_text(render(slos))
+    print(f"wrote {args.output}: rules for {len(slos)} SLOs")
     return 0
 
 

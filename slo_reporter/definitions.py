@@ -3,6 +3,7 @@ one frozen model. The same definitions drive the weekly report and the burn-rate
 ``error_ratio``: the PromQL of an SLI's error ratio over a window.
 """
 
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -48,7 +49,8 @@ class AvailabilitySLI(_Strict):
 
 
 class PromQLSLI(_Strict):
-    """Raw PromQL giving the SLI (0-1); ``{{window}}`` stands for the range, e.g. ``[7d]``."""
+    """Raw PromQL giving the SLI (0-1); ``{{window}}`` stands for the window's duration (``7d``),
+    e.g. ``avg_over_time(x[{{window}}])`` or a subquery ``[{{window}}:5m]``."""
 
     expr: str = Field(pattern=r"\{\{\s*window\s*\}\}")
     events: str | None = Field(None, description="PromQL of the event count, if any")
@@ -138,9 +140,7 @@ def error_ratio(slo: SLO, window: str) -> str:
     if sli.availability is not None:
         return f"(1 - avg{by} (avg_over_time({sli.availability.expr}[{window}])))"
     assert sli.promql is not None
-    expr = sli.promql.expr.replace("{{window}}", f"[{window}]").replace(
-        "{{ window }}", f"[{window}]"
-    )
+    expr = re.sub(r"\{\{\s*window\s*\}\}", window, sli.promql.expr)
     return f"(1 - ({expr}))"
 
 

@@ -58,7 +58,7 @@ def test_each_sli_kind_becomes_an_error_ratio() -> None:
     assert error_ratio(slo({"availability": {"expr": 'up{job="api"}'}}), "7d") == (
         '(1 - avg (avg_over_time(up{job="api"}[7d])))'
     )
-    raw = {"promql": {"expr": "avg_over_time(ok{{window}})"}}
+    raw = {"promql": {"expr": "avg_over_time(ok[{{window}}])"}}
     assert error_ratio(slo(raw), "30m") == "(1 - (avg_over_time(ok[30m])))"
 
 
