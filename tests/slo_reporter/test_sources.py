@@ -1,86 +1,11 @@
-"""SLO measurements from a real Prometheus (Debian) loaded with five weeks of known history via
-``promtool tsdb create-blocks-from openmetrics``; every expected number is worked out by hand
-from the synthetic series below."""
-
-import shutil
-import subprocess
-from collections.abc import Iterator
-from datetime import UTC, datetime
+"""SLO measurements from the real Prometheus of conftest.py; every expected number is worked
+out by hand from its synthetic history."""
 
 import pytest
 
-from bench.common import free_port, stop, wait_for_http
 from slo_reporter.definitions import load_slos
 from slo_reporter.sources import PrometheusSettings, PrometheusSource, Window
-
-END = datetime(2026, 11, 23, tzinfo=UTC)  # Monday 00:00 UTC: the end of ISO week 2026-W47
-STEP = 300  # seconds between samples: fine enough for weekly windows, quick to backfill
-STEPS = 5 * 7 * 86400 // STEP
-WEEK = 7 * 86400
-WEEK_STEPS = WEEK // STEP
-LAST_WEEK_START = STEPS - WEEK_STEPS
-DOWN = range(STEPS - 40, STEPS - 20)  # the User API is down for 20 samples in the last week
-
-
-def history() -> str:
-    """Per step: User API 98 good + 2 failed requests (95 + 5 in the last week); adviser
-    3 succeeded + 1 failed workflow runs, solver 4 succeeded; `up` 1 except while down."""
-    start = END.timestamp() - STEPS * STEP
-    series: dict[str, list[float]] = {}
-
-    def counter(name: str, per_minute: list[float]) -> None:
-        total, values = 0.0, []
-        for value in per_minute:
-            values.append(total)
-            total += value
-        values.append(total)
-        series[name] = values
-
-    last_week = [m >= LAST_WEEK_START for m in range(STEPS)]
-    counter(
-        'flask_http_request_total{job="user-api",status="200"}',
-        [95 if w else 98 for w in last_week],
-    )
-    counter(
-        'flask_http_request_total{job="user-api",status="500"}', [5 if w else 2 for w in last_week]
-    )
-    counter('argo_workflows_status_counter{name="adviser",status="Succeeded"}', [3] * STEPS)
-    counter('argo_workflows_status_counter{name="adviser",status="Failed"}', [1] * STEPS)
-    counter('argo_workflows_status_counter{name="solver",status="Succeeded"}', [4] * STEPS)
-    counter('argo_workflows_status_counter{name="solver",status="Failed"}', [0] * STEPS)
-    series['up{job="user-api"}'] = [0.0 if m in DOWN else 1.0 for m in range(STEPS + 1)]
-    lines = []
-    for family in ("flask_http_request_total", "argo_workflows_status_counter", "up"):
-        lines.append(f"# TYPE {family} gauge")
-        for name, values in series.items():
-            if name.startswith(family + "{"):
-                lines.extend(f"{name} {v:g} {start + i * STEP:.0f}" for i, v in enumerate(values))
-    return "\n".join(lines) + "\n# EOF\n"
-
-
-@pytest.fixture(scope="module")
-def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("prometheus")
-    (root / "history.om").write_text(history())
-    promtool, binary = shutil.which("promtool"), shutil.which("prometheus")
-    assert promtool and binary, "Debian's prometheus package is missing: run .ci/system-deps"
-    subprocess.run(
-        [promtool, "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=840h",
-         str(root / "history.om"),
-         str(root / "data")], check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
-    (root / "prometheus.yml").write_text("global: {scrape_interval: 1m}\n")
-    port = free_port()
-    process = subprocess.Popen(
-        [binary, f"--config.file={root / 'prometheus.yml'}", f"--storage.tsdb.path={root / 'data'}",
-         "--storage.tsdb.retention.time=10y", f"--web.listen-address=127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/-/ready", 60, process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        stop(process)
+from tests.slo_reporter.conftest import DOWN, END, WEEK, WEEK_STEPS
 
 
 def test_ratio_sli_events_and_previous_week(prometheus: str) -> None:

@@ -1,0 +1,36 @@
+"""The SLO table of the report, from the real Prometheus of conftest.py: statuses and numbers
+checked against the hand-computed history."""
+
+from typing import Any
+
+import pytest
+
+from slo_reporter.definitions import load_slos
+from slo_reporter.report import slo_table
+from slo_reporter.sources import PrometheusSettings, PrometheusSource
+from tests.slo_reporter.conftest import DOWN, END, WEEK_STEPS
+
+
+def test_slo_table_statuses_and_numbers(prometheus: str) -> None:
+    source = PrometheusSource(PrometheusSettings(url=prometheus))
+    table = slo_table(load_slos(), source, END)
+    rows: dict[tuple[Any, Any], dict[Any, Any]] = {
+        (row["slo"], row["group"]): row for row in table.to_dict("records")
+    }
+    requests = rows[("user-api-requests", "")]
+    assert requests["sli"] == pytest.approx(0.95)
+    assert requests["burn_rate"] == pytest.approx(5.0)  # (1 - 0.95) / (1 - 0.99)
+    assert requests["period_sli"] == pytest.approx(1 - 11 / 400)
+    assert requests["status"] == "breached"  # the 28-day SLI is under 0.99
+    assert requests["change"] == pytest.approx(0.95 - 0.98)
+    availability = rows[("user-api-availability", "")]
+    week_sli = 1 - len(DOWN) / (WEEK_STEPS + 1)
+    assert availability["sli"] == pytest.approx(week_sli)
+    assert availability["status"] == "at_risk"  # burned 2x faster this week, period still met
+    assert rows[("workflows-success", "adviser")]["status"] == "breached"
+    assert rows[("workflows-success", "solver")]["status"] == "met"
+    freshness = rows[("metrics-exporter-freshness", "")]
+    assert (freshness["status"], freshness["errors"]) == ("invalid", "no data; no data")
+    assert next(iter(rows.values()))["status"] == "breached"  # worst first
+    latency = [row for (slo, _), row in rows.items() if slo == "workflows-latency"]
+    assert [row["status"] for row in latency] == ["invalid"]  # no histogram in the history
