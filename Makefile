@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 system-deps:
 	bash .ci/system-deps
 
-demo: $(STAMP)
+demo: $(STAMP) system-deps
 	$(BIN)/thoth-monitoring demo
 
 test: $(STAMP) system-deps lint
