@@ -44,3 +44,39 @@ def slo_table(slos: list[SLO], source: Source, end: datetime) -> pd.DataFrame:
                 "errors": "; ".join(week.errors + budget.errors),
             })  # fmt: skip
     return worst_first(pd.DataFrame(rows))
+
+
+# Knowledge-graph content shown in the report's KPI section: (title, PromQL of one number).
+KPIS = (
+    ("Python package versions", "sum(thoth_graphdb_python_package_versions)"),
+    ("Solved package versions (all solvers)", "sum(thoth_graphdb_solved_python_packages)"),
+    ("Unsolved package versions (all solvers)",
+     "sum(thoth_graphdb_unsolved_python_packages_all_solvers)"),
+    ("Security-indicator analysed versions", "sum(thoth_graphdb_si_analyzed_python_packages)"),
+    ("Adviser runs", "sum(thoth_graphdb_adviser_runs)"),
+    ("Adviser users", "sum(thoth_graphdb_adviser_users)"),
+    ("CVE records", "sum(thoth_graphdb_cves)"),
+    ("Kebechet active repositories", "sum(thoth_kebechet_active_repositories)"),
+)  # fmt: skip
+
+
+class InstantSource(Protocol):
+    def instant(self, query: str, at: datetime) -> list[tuple[dict[str, str], float]]: ...
+
+
+def kpi_table(
+    source: InstantSource, end: datetime, kpis: tuple[tuple[str, str], ...] = KPIS
+) -> pd.DataFrame:
+    """Each KPI now and a week earlier, with the absolute and relative change (None: n/a)."""
+    rows = []
+    for title, query in kpis:
+        now = _single(source.instant(query, end))
+        before = _single(source.instant(query, end - pd.Timedelta(seconds=WEEK_SECONDS)))
+        change, relative = week_over_week(now, before)
+        rows.append({"kpi": title, "value": now, "previous": before, "change": change,
+                     "relative_change": relative})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _single(result: list[tuple[dict[str, str], float]]) -> float | None:
+    return result[0][1] if result else None

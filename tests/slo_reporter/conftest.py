@@ -46,12 +46,20 @@ def history() -> str:
     counter('argo_workflows_status_counter{name="solver",status="Succeeded"}', [4] * STEPS)
     counter('argo_workflows_status_counter{name="solver",status="Failed"}', [0] * STEPS)
     series['up{job="user-api"}'] = [0.0 if m in DOWN else 1.0 for m in range(STEPS + 1)]
+    # Content gauges: package versions grow by 1 a step; CVE records appear in the last week.
+    series["thoth_graphdb_python_package_versions"] = [1000.0 + m for m in range(STEPS + 1)]
+    series["thoth_graphdb_cves"] = [float(m) for m in range(LAST_WEEK_START + 10, STEPS + 1)]
     lines = []
-    for family in ("flask_http_request_total", "argo_workflows_status_counter", "up"):
+    families = ("flask_http_request_total", "argo_workflows_status_counter", "up",
+                "thoth_graphdb_python_package_versions", "thoth_graphdb_cves")  # fmt: skip
+    for family in families:
         lines.append(f"# TYPE {family} gauge")
         for name, values in series.items():
-            if name.startswith(family + "{"):
-                lines.extend(f"{name} {v:g} {start + i * STEP:.0f}" for i, v in enumerate(values))
+            if name == family or name.startswith(family + "{"):
+                offset = STEPS + 1 - len(values)  # a series may start late
+                lines.extend(
+                    f"{name} {v:g} {start + (offset + i) * STEP:.0f}" for i, v in enumerate(values)
+                )
     return "\n".join(lines) + "\n# EOF\n"
 
 

@@ -3,12 +3,13 @@ checked against the hand-computed history."""
 
 from typing import Any
 
+import pandas as pd
 import pytest
 
 from slo_reporter.definitions import load_slos
-from slo_reporter.report import slo_table
+from slo_reporter.report import kpi_table, slo_table
 from slo_reporter.sources import PrometheusSettings, PrometheusSource
-from tests.slo_reporter.conftest import DOWN, END, WEEK_STEPS
+from tests.slo_reporter.conftest import DOWN, END, STEPS, WEEK_STEPS
 
 
 def test_slo_table_statuses_and_numbers(prometheus: str) -> None:
@@ -34,3 +35,19 @@ def test_slo_table_statuses_and_numbers(prometheus: str) -> None:
     assert next(iter(rows.values()))["status"] == "breached"  # worst first
     latency = [row for (slo, _), row in rows.items() if slo == "workflows-latency"]
     assert [row["status"] for row in latency] == ["invalid"]  # no histogram in the history
+
+
+def test_kpis_with_week_over_week_change_and_na(prometheus: str) -> None:
+    source = PrometheusSource(PrometheusSettings(url=prometheus))
+    kpis: dict[Any, dict[Any, Any]] = {
+        row["kpi"]: row for row in kpi_table(source, END).to_dict("records")
+    }
+    versions = kpis["Python package versions"]
+    assert versions["value"] == 1000 + STEPS
+    assert versions["change"] == WEEK_STEPS  # one more per step
+    assert versions["relative_change"] == pytest.approx(WEEK_STEPS / (1000 + STEPS - WEEK_STEPS))
+    cves = kpis["CVE records"]
+    assert cves["value"] == STEPS
+    # no CVE series a week ago: n/a (NaN in the frame), never a fake change
+    assert all(pd.isna(cves[key]) for key in ("previous", "change", "relative_change"))
+    assert pd.isna(kpis["Adviser runs"]["value"])  # no such series in this history
