@@ -6,6 +6,7 @@ import os
 import subprocess
 import warnings
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -21,10 +22,7 @@ def embedded_url(data_dir: Path = DEFAULT_DATA_DIR, database: str | None = None)
 
     The server keeps running after this process exits; ``stop_embedded`` stops it.
     """
-    with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset
-        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
-        import pgserver  # imported lazily: it takes a file lock and starts a process
-
+    pgserver = _pgserver()
     data_dir = data_dir.absolute()
     data_dir.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(data_dir, cleanup_mode=None)
@@ -37,8 +35,7 @@ def embedded_url(data_dir: Path = DEFAULT_DATA_DIR, database: str | None = None)
 
 def stop_embedded(data_dir: Path = DEFAULT_DATA_DIR) -> bool:
     """Stop the embedded server in ``data_dir``; False when none was running."""
-    from pgserver._commands import pg_ctl
-
+    pg_ctl = _pgserver()._commands.pg_ctl
     data_dir = data_dir.absolute()
     if not (data_dir / "postmaster.pid").exists():
         return False
@@ -48,6 +45,16 @@ def stop_embedded(data_dir: Path = DEFAULT_DATA_DIR) -> bool:
     except subprocess.CalledProcessError:
         return False
     return True
+
+
+def _pgserver() -> Any:
+    """The pgserver module, imported lazily (importing it creates a lock file) and without the
+    warning platformdirs prints when XDG_RUNTIME_DIR is unset."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR")
+        import pgserver
+        import pgserver._commands
+    return pgserver
 
 
 def resolve_url(database_url: str | None, data_dir: Path = DEFAULT_DATA_DIR) -> str:
