@@ -8,7 +8,7 @@ import argparse
 import asyncio
 import contextlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -183,9 +183,7 @@ def _metrics_exporter(args: argparse.Namespace) -> int:
         return 0
     if args.once:
         return asyncio.run(run_once(settings))
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(settings))
-    return 0
+    return _run_until_interrupted(serve(settings))
 
 
 # --- graph-exporter --------------------------------------------------------------------------
@@ -230,9 +228,7 @@ def _graph_exporter(args: argparse.Namespace) -> int:
         return 0
     if args.once or settings.push is not None:
         return asyncio.run(run_once(settings))
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(settings))
-    return 0
+    return _run_until_interrupted(serve(settings))
 
 
 # --- alert-receiver --------------------------------------------------------------------------
@@ -275,9 +271,7 @@ def _alert_receiver(args: argparse.Namespace) -> int:
         settings.github_token_value()
         print(f"configuration is valid: issues go to {settings.default_repo} by default")
         return 0
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(settings))
-    return 0
+    return _run_until_interrupted(serve(settings))
 
 
 # --- slo-report --------------------------------------------------------------------------------
@@ -351,8 +345,7 @@ def _demo(args: argparse.Namespace) -> int:
         settings = MetricsExporterSettings.model_validate(
             {"listen": listen, "database_url": url, "probe_interval": 5}
         )
-        with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(serve(settings))
+        _run_until_interrupted(serve(settings))
     finally:
         stop_embedded(args.data_dir)
         print("stopped the exporter and the embedded PostgreSQL", flush=True)
@@ -371,6 +364,13 @@ def _common_options(command: argparse.ArgumentParser) -> None:
         "--log-format", choices=["keyvalue", "json"], default=argparse.SUPPRESS, help="log style"
     )
     command.add_argument("--log-level", default="INFO", help="log level (default: INFO)")
+
+
+def _run_until_interrupted(service: Coroutine[Any, Any, None]) -> int:
+    """Run a service until Ctrl-C, which is a clean stop (exit 0)."""
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(service)
+    return 0
 
 
 def _option_adder(command: argparse.ArgumentParser) -> Callable[..., Any]:

@@ -13,6 +13,7 @@ from exporters.config import ConfigError, Duration, load_yaml_documents, validat
 
 DEFAULT_SLOS = Path(__file__).with_name("slos.yaml")
 _NAME = r"^[a-z0-9][a-z0-9-]*$"
+_WINDOW = re.compile(r"\{\{\s*window\s*\}\}")
 
 
 class _Strict(BaseModel):
@@ -140,8 +141,12 @@ def error_ratio(slo: SLO, window: str) -> str:
     if sli.availability is not None:
         return f"(1 - avg{by} (avg_over_time({sli.availability.expr}[{window}])))"
     assert sli.promql is not None
-    expr = re.sub(r"\{\{\s*window\s*\}\}", window, sli.promql.expr)
-    return f"(1 - ({expr}))"
+    return f"(1 - ({with_window(sli.promql.expr, window)}))"
+
+
+def with_window(expr: str, window: str) -> str:
+    """Raw PromQL with its ``{{window}}`` placeholder filled in."""
+    return _WINDOW.sub(window, expr)
 
 
 # --- OpenSLO v1 --------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from urllib3.util.retry import Retry
 
 from exporters.config import Duration
 from slo_reporter.compute import Measurement
-from slo_reporter.definitions import SLO, error_ratio
+from slo_reporter.definitions import SLO, error_ratio, with_window
 
 
 class PrometheusSettings(BaseModel):
@@ -81,15 +81,18 @@ class PrometheusSource:
 
     def measure(self, slo: SLO, window: Window) -> dict[str, Measurement]:
         """The SLI and event count of ``slo`` over ``window``, per group ('' without grouping)."""
-        sli = self.instant(f"1 - {error_ratio(slo, window.promql)}", window.end)
-        events = self.instant(event_count(slo, window.promql), window.end) if _counted(slo) else []
         group = slo.group_by or ""
-        counts = {labels.get(group, ""): value for labels, value in events}
-        return {
-            labels.get(group, ""): Measurement(value, counts.get(labels.get(group, ""), 0.0)
-                                               if _counted(slo) else None)
-            for labels, value in sli
-        }  # fmt: skip
+        slis = {
+            labels.get(group, ""): value
+            for labels, value in self.instant(f"1 - {error_ratio(slo, window.promql)}", window.end)
+        }
+        if not _counted(slo):
+            return {key: Measurement(value) for key, value in slis.items()}
+        events = {
+            labels.get(group, ""): value
+            for labels, value in self.instant(event_count(slo, window.promql), window.end)
+        }
+        return {key: Measurement(value, events.get(key, 0.0)) for key, value in slis.items()}
 
 
 def _counted(slo: SLO) -> bool:
@@ -109,4 +112,4 @@ def event_count(slo: SLO, window: str) -> str:
             f"sum{by} (increase({sli.latency.histogram}_count{{{sli.latency.selector}}}[{window}]))"
         )
     assert sli.promql is not None and sli.promql.events is not None
-    return sli.promql.events.replace("{{window}}", window)
+    return with_window(sli.promql.events, window)

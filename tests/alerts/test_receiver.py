@@ -16,6 +16,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from alerts.github import GitHubClient
+from alerts.payload import Notification
 from alerts.receiver import Receiver, ReceiverMetrics, ReceiverSettings, make_app
 from alerts.render import Renderer, inert
 from tests.alerts.github_standin import Fault, GitHubStandIn
@@ -179,9 +180,7 @@ async def test_restarted_receiver_finds_its_issues_through_paginated_listing(sta
     assert await fresh.deliver(_notification(payload())) == "unchanged"
 
 
-def _notification(body: dict[str, Any]) -> Any:
-    from alerts.payload import Notification
-
+def _notification(body: dict[str, Any]) -> Notification:
     return Notification.model_validate(body)
 
 
