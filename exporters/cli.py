@@ -278,33 +278,99 @@ def _alert_receiver(args: argparse.Namespace) -> int:
 
 
 def _add_slo_report(commands: Any) -> None:
-    from slo_reporter.definitions import DEFAULT_SLOS
+    from slo_reporter.job import DEFAULT_LISTEN
     from slo_reporter.rules import RULES_FILE
 
     command = commands.add_parser(
         "slo-report",
-        help="SLOs: burn-rate rules (the weekly report is being built)",
-        description="Work with the SLO definitions. 'rules' writes the recording rules and "
-        "multiwindow multi-burn-rate alerts generated from them.",
+        help="the weekly SLO report (build, store, e-mail; serve on a schedule) and SLO rules",
+        description="Without an action: build the report of one week (default: the last full "
+        "week in --timezone) from Prometheus and Ceph, store it (HTML, text, CSV, JSON) under "
+        "<store>/slo-reports/<YYYY-Www>/ and, with --send, e-mail it once (a sent marker "
+        "stops a second send unless --force). --output FILE.html only renders the report to a "
+        "file. 'serve' builds and sends on --schedule and serves /metrics. 'rules' writes the "
+        "burn-rate rules generated from the SLO definitions.",
     )
-    command.add_argument("action", choices=["rules"], help="what to do")
+    command.add_argument("action", nargs="?", choices=["serve", "rules"], help="what to do")
+    _common_options(command)
+    option = _option_adder(command)
+    option("--slos", type=Path, help="SLO definitions (default: slo_reporter/slos.yaml)")
+    option("--prometheus-url", help="Prometheus or Thanos URL (default: http://127.0.0.1:9090)")
+    option("--store-dir", type=Path, help="local folder holding slo-reports/ (default: .)")
+    option("--grafana-url", help="Grafana base URL for links into the SLO dashboard")
+    option("--timezone", help="timezone of week boundaries and the schedule (default: UTC)")
+    option("--schedule", help="cron expression for 'serve' (default: '0 8 * * mon')")
+    option("--listen", help=f"'serve' address for /metrics (default: {DEFAULT_LISTEN})")
+    command.add_argument("--week", help="ISO week to report, e.g. 2026-W47")
     command.add_argument(
-        "--slos", type=Path, default=DEFAULT_SLOS, help=f"SLO definitions (default: {DEFAULT_SLOS})"
+        "--weeks", type=int, default=1, help="build the last N full weeks, oldest first"
     )
     command.add_argument(
-        "--output", type=Path, default=RULES_FILE, help=f"rule file (default: {RULES_FILE})"
+        "--output",
+        type=Path,
+        help=f"report: the HTML file to write (nothing stored or sent); rules: the rule file "
+        f"(default: {RULES_FILE})",
     )
+    command.add_argument("--send", action="store_true", help="e-mail the report (once a week)")
+    command.add_argument("--force", action="store_true", help="send even if already sent")
     command.set_defaults(handler=_slo_report)
 
 
 def _slo_report(args: argparse.Namespace) -> int:
     from slo_reporter.definitions import load_slos
-    from slo_reporter.rules import render
+    from slo_reporter.job import ReportSettings, SendFailed, run_week, serve, write_html
+    from slo_reporter.report import Week
+    from slo_reporter.rules import RULES_FILE, render
 
-    slos = load_slos(args.slos)
-    args.output.write_text(render(slos))
-    print(f"wrote {args.output}: rules for {len(slos)} SLOs")
-    return 0
+    settings = _settings(ReportSettings, args)
+    if "prometheus_url" in args:
+        settings.prometheus = settings.prometheus.model_copy(update={"url": args.prometheus_url})
+    setup_logging(settings.log_format, args.log_level)
+    slos = load_slos(settings.slos)
+    if args.check_config:
+        print(f"configuration is valid: {len(slos)} SLOs")
+        return 0
+    if args.action == "rules":
+        output = args.output or RULES_FILE
+        output.write_text(render(slos))
+        print(f"wrote {output}: rules for {len(slos)} SLOs")
+        return 0
+    if args.action == "serve":
+        return _run_until_interrupted(serve(settings))
+    if args.send and settings.mail is None:
+        print("slo-report: --send needs a mail section in --config", file=sys.stderr)
+        return 2
+    now = datetime.now(UTC)
+    try:
+        if args.week is not None:
+            weeks = [Week.parse(args.week, settings.timezone)]
+        else:
+            weeks = [Week.last_full(now, settings.timezone, back) for back in range(args.weeks)]
+    except ValueError as error:
+        print(f"slo-report: {error}", file=sys.stderr)
+        return 2
+    weeks.reverse()
+    if args.output is not None:
+        if args.send or len(weeks) > 1:
+            print("slo-report: --output renders one week and sends nothing", file=sys.stderr)
+            return 2
+        report = write_html(settings, weeks[0], args.output)
+        print(f"wrote {args.output}: week {weeks[0].label}, {report.queries} Prometheus queries")
+        return 0
+    from tqdm import tqdm
+
+    failed = 0
+    for week in tqdm(weeks, desc="weeks", unit="week", disable=len(weeks) < 2):
+        try:
+            outcome = run_week(settings, week, args.send, args.force)
+        except SendFailed as error:
+            print(f"slo-report {week.label}: {error}", file=sys.stderr)
+            failed += 1
+            continue
+        note = ("sent" if outcome.sent else "already sent; --force resends"
+                if outcome.already_sent else "not sent")  # fmt: skip
+        tqdm.write(f"{week.label}: stored {outcome.stored[0]} ({note})")
+    return 1 if failed else 0
 
 
 # --- demo ------------------------------------------------------------------------------------
@@ -382,7 +448,8 @@ def _option_adder(command: argparse.ArgumentParser) -> Callable[..., Any]:
     return add
 
 
-_NOT_SETTINGS = {"config", "check_config", "log_level", "once", "handler", "action", "payload"}
+_NOT_SETTINGS = {"config", "check_config", "log_level", "once", "handler", "action", "payload",
+                 "week", "weeks", "output", "send", "force", "prometheus_url"}  # fmt: skip
 
 
 def _settings(model: Any, args: argparse.Namespace) -> Any:

@@ -107,3 +107,32 @@ def worst_first(frame: pd.DataFrame) -> pd.DataFrame:
         .sort_values(["_order", "_burn", "slo"])
         .drop(columns=["_order", "_burn"])
     )
+
+
+def rolling_sli(history: pd.DataFrame, hours: int = 24) -> pd.DataFrame:
+    """Per group, the SLI over the trailing ``hours`` at each hour, weighting every hour by its
+    events: 1 - sum(error ratio x events) / sum(events). Columns group, time, sli."""
+    frames = []
+    for group, rows in history.sort_values("time").groupby("group", sort=True):
+        bad = (rows["error_ratio"] * rows["events"]).rolling(hours, min_periods=1).sum()
+        total = rows["events"].rolling(hours, min_periods=1).sum()
+        sli = (1 - bad / total).where(total > 0)
+        frames.append(pd.DataFrame({"group": group, "time": rows["time"], "sli": sli}))
+    return pd.concat(frames, ignore_index=True) if frames else _empty("sli")
+
+
+def budget_burndown(history: pd.DataFrame, objective: float) -> pd.DataFrame:
+    """Per group, the share of the period's error budget left at each hour: 1 - bad events so
+    far / bad events the objective allows over the whole period. Columns group, time,
+    remaining."""
+    frames = []
+    for group, rows in history.sort_values("time").groupby("group", sort=True):
+        allowed = (1 - objective) * rows["events"].sum()
+        spent = (rows["error_ratio"].fillna(0) * rows["events"]).cumsum()
+        remaining = (1 - spent / allowed) if allowed > 0 else spent * math.nan
+        frames.append(pd.DataFrame({"group": group, "time": rows["time"], "remaining": remaining}))
+    return pd.concat(frames, ignore_index=True) if frames else _empty("remaining")
+
+
+def _empty(column: str) -> pd.DataFrame:
+    return pd.DataFrame(columns=["group", "time", column])

@@ -1,20 +1,121 @@
-"""The report's SLO table: for every SLO (and group), the numbers over the report window, the
-budget period and the previous week, built from a source of measurements."""
+"""What a weekly report holds, built from the sources: the SLO table (every SLO and group over
+the report window, the budget period and the previous week), the charts, the KPI section and the
+adviser runs from Ceph."""
 
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from slo_reporter.compute import Measurement, evaluate, status, week_over_week, worst_first
+from slo_reporter import charts
+from slo_reporter.adviser import AdviserRuns
+from slo_reporter.compute import (
+    STATUS_ORDER,
+    Measurement,
+    budget_burndown,
+    evaluate,
+    rolling_sli,
+    status,
+    week_over_week,
+    worst_first,
+)
 from slo_reporter.definitions import SLO
 from slo_reporter.sources import Window
 
 WEEK_SECONDS = 7 * 86400
+CHART_SECONDS = 28 * 86400  # the SLI chart covers four weeks
+
+
+@dataclass(frozen=True)
+class Week:
+    """An ISO week in a timezone: [start, end), Monday 00:00 to Monday 00:00."""
+
+    label: str  # 2026-W47
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def parse(cls, label: str, timezone: str = "UTC") -> "Week":
+        try:
+            monday = datetime.strptime(label + "-1", "%G-W%V-%u")
+        except ValueError:
+            raise ValueError(f"week {label!r}: expected an ISO week such as 2026-W47") from None
+        start = monday.replace(tzinfo=ZoneInfo(timezone))
+        return cls(f"{start:%G-W%V}", start, start + timedelta(days=7))
+
+    @classmethod
+    def last_full(cls, now: datetime, timezone: str = "UTC", back: int = 0) -> "Week":
+        """The last week that has ended by ``now`` (``back`` weeks earlier still)."""
+        local = now.astimezone(ZoneInfo(timezone))
+        monday = local - timedelta(days=local.weekday() + 7 * (back + 1))
+        return cls.parse(f"{monday:%G-W%V}", timezone)
 
 
 class Source(Protocol):
+    queries: int
+
     def measure(self, slo: SLO, window: Window) -> dict[str, Measurement]: ...
+
+    def history(self, slo: SLO, end: datetime, seconds: float) -> pd.DataFrame: ...
+
+    def instant(self, query: str, at: datetime) -> list[tuple[dict[str, str], float]]: ...
+
+
+@dataclass(frozen=True)
+class Chart:
+    cid: str
+    title: str
+    png: bytes
+
+
+@dataclass(frozen=True)
+class Report:
+    week: Week
+    slos: pd.DataFrame
+    kpis: pd.DataFrame
+    charts: dict[str, tuple[Chart, ...]]  # SLO id → (SLI, budget burn-down), () without data
+    adviser: AdviserRuns | None  # None: Ceph not configured
+    generated: datetime
+    queries: int = 0
+    definitions: list[SLO] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        """How many SLO rows have each status."""
+        counts = self.slos["status"].value_counts()
+        return {name: int(counts.get(name, 0)) for name in STATUS_ORDER}
+
+
+def build_report(
+    slos: list[SLO], source: Source, week: Week, adviser: AdviserRuns | None, generated: datetime
+) -> Report:
+    return Report(
+        week=week,
+        slos=slo_table(slos, source, week.end),
+        kpis=kpi_table(source, week.end),
+        charts={slo.id: slo_charts(slo, source, week.end) for slo in slos},
+        adviser=adviser,
+        generated=generated,
+        queries=source.queries,
+        definitions=slos,
+    )
+
+
+def slo_charts(slo: SLO, source: Source, end: datetime) -> tuple[Chart, ...]:
+    """The SLI over the last four weeks (24-hour windows) and the budget burn-down over the
+    budget period, both from one hourly history; none when there is no data."""
+    history = source.history(slo, end, max(CHART_SECONDS, slo.budget_period))
+    if history["error_ratio"].notna().sum() == 0:
+        return ()
+    last = pd.Timestamp(end)
+    recent = history[history["time"] > last - pd.Timedelta(seconds=CHART_SECONDS)]
+    period = history[history["time"] > last - pd.Timedelta(seconds=slo.budget_period)]
+    sli_title = f"{slo.id}: SLI over 24 h windows, last 28 days"
+    budget_title = f"{slo.id}: error budget left, {slo.budget_period / 86400:g}-day period"
+    sli = charts.sli_chart(rolling_sli(recent), slo.objective, sli_title)
+    budget = charts.burndown_chart(budget_burndown(period, slo.objective), budget_title)
+    return Chart(f"{slo.id}-sli", sli_title, sli), Chart(f"{slo.id}-budget", budget_title, budget)
 
 
 def slo_table(slos: list[SLO], source: Source, end: datetime) -> pd.DataFrame:
@@ -41,7 +142,7 @@ def slo_table(slos: list[SLO], source: Source, end: datetime) -> pd.DataFrame:
                 "budget_remaining": budget.budget_remaining,
                 "budget_remaining_minutes": budget.budget_remaining_minutes,
                 "status": status(week, budget), "previous_sli": before, "change": change,
-                "errors": "; ".join(week.errors + budget.errors),
+                "errors": "; ".join(dict.fromkeys(week.errors + budget.errors)),
             })  # fmt: skip
     return worst_first(pd.DataFrame(rows))
 
@@ -60,12 +161,8 @@ KPIS = (
 )  # fmt: skip
 
 
-class InstantSource(Protocol):
-    def instant(self, query: str, at: datetime) -> list[tuple[dict[str, str], float]]: ...
-
-
 def kpi_table(
-    source: InstantSource, end: datetime, kpis: tuple[tuple[str, str], ...] = KPIS
+    source: Source, end: datetime, kpis: tuple[tuple[str, str], ...] = KPIS
 ) -> pd.DataFrame:
     """Each KPI now and a week earlier, with the absolute and relative change (None: n/a)."""
     rows = []

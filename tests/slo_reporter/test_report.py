@@ -31,7 +31,7 @@ def test_slo_table_statuses_and_numbers(prometheus: str) -> None:
     assert rows[("workflows-success", "adviser")]["status"] == "breached"
     assert rows[("workflows-success", "solver")]["status"] == "met"
     freshness = rows[("metrics-exporter-freshness", "")]
-    assert (freshness["status"], freshness["errors"]) == ("invalid", "no data; no data")
+    assert (freshness["status"], freshness["errors"]) == ("invalid", "no data")
     assert next(iter(rows.values()))["status"] == "breached"  # worst first
     latency = [row for (slo, _), row in rows.items() if slo == "workflows-latency"]
     assert [row["status"] for row in latency] == ["invalid"]  # no histogram in the history

@@ -1,0 +1,176 @@
+"""The report as an HTML e-mail body, a text/plain twin, a CSV and a JSON document.
+
+HTML is rendered by jinja2 (autoescape, StrictUndefined) with a single ``<style>`` block that
+css-inline moves into ``style`` attributes, since many mail clients drop ``<style>``. Charts are
+``cid:`` references for the e-mail and ``data:`` URIs for the stand-alone file.
+"""
+
+import base64
+import json
+import math
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+import css_inline
+import jinja2
+import pandas as pd
+
+from slo_reporter.adviser import by_integration, recommendation_types, top_errors
+from slo_reporter.report import Report
+
+TEMPLATES = Path(__file__).with_name("templates")
+SLO_DASHBOARD_UID = "thoth-slos"
+STATUS_TEXT = {"met": "met", "at_risk": "at risk", "breached": "breached", "invalid": "invalid"}
+STATUS_COLOUR = {"met": "#1a7f37", "at_risk": "#9a6700", "breached": "#cf222e",
+                 "invalid": "#57606a"}  # fmt: skip
+Images = Literal["cid", "inline"]
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def percent(value: Any, digits: int = 2) -> str:
+    return "n/a" if _missing(value) else f"{value * 100:.{digits}f}%"
+
+
+def points(value: Any) -> str:
+    """A change of a ratio, in percentage points."""
+    return "n/a" if _missing(value) else f"{value * 100:+.2f} pp"
+
+
+def relative(value: Any) -> str:
+    return "n/a" if _missing(value) else f"{value * 100:+.2f}%"
+
+
+def number(value: Any, signed: bool = False) -> str:
+    if _missing(value):
+        return "n/a"
+    return f"{value:+,.0f}" if signed else f"{value:,.0f}"
+
+
+def times(value: Any) -> str:
+    return "n/a" if _missing(value) else f"{value:.2f}\N{MULTIPLICATION SIGN}"
+
+
+def duration(minutes: Any) -> str:
+    """Budget minutes as ``-1 h 05 min``; negative when the budget is overspent."""
+    if _missing(minutes):
+        return "n/a"
+    sign = "-" if minutes < 0 else ""
+    whole = round(abs(minutes))
+    days, rest = divmod(whole, 1440)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{sign}{days} d {hours:02d} h"
+    return f"{sign}{hours} h {mins:02d} min" if hours else f"{sign}{mins} min"
+
+
+def days(seconds: float) -> str:
+    return f"{seconds / 86400:g} d"
+
+
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(["html.j2"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters.update(percent=percent, points=points, relative=relative, number=number,
+                               times=times, duration=duration, days=days)  # fmt: skip
+    environment.globals.update(STATUS_TEXT=STATUS_TEXT, STATUS_COLOUR=STATUS_COLOUR,
+                               missing=_missing)  # fmt: skip
+    return environment
+
+
+def grafana_link(grafana_url: str, report: Report, slo_id: str | None = None) -> str:
+    """The SLO dashboard over the report's week (and one SLO, when given)."""
+    query = {"from": int(report.week.start.timestamp() * 1000),
+             "to": int(report.week.end.timestamp() * 1000)}  # fmt: skip
+    if slo_id is not None:
+        query["var-slo"] = slo_id  # type: ignore[assignment]
+    return f"{grafana_url.rstrip('/')}/d/{SLO_DASHBOARD_UID}/slos?{urlencode(query)}"
+
+
+def _context(report: Report, grafana_url: str | None) -> dict[str, Any]:
+    adviser = report.adviser
+    return {
+        "report": report,
+        "week": report.week,
+        "counts": report.counts(),
+        "slos": report.slos.to_dict("records"),
+        "kpis": report.kpis.to_dict("records"),
+        "definitions": {slo.id: slo for slo in report.definitions},
+        "grafana": (lambda slo_id=None: grafana_link(grafana_url, report, slo_id))
+        if grafana_url
+        else None,
+        "adviser": None
+        if adviser is None
+        else {
+            "runs": len(adviser.runs),
+            "errors": int(adviser.runs["error"].sum()) if len(adviser.runs) else 0,
+            "unreadable": adviser.unreadable,
+            "integrations": by_integration(adviser.runs).to_dict("records"),
+            "top_errors": top_errors(adviser.runs).to_dict("records"),
+            "recommendation_types": recommendation_types(adviser.runs).to_dict("records"),
+        },
+    }
+
+
+def subject(report: Report) -> str:
+    counts = report.counts()
+    parts = [f"{count} {STATUS_TEXT[name]}" for name, count in counts.items() if count]
+    return f"Thoth SLO report {report.week.label}: " + ", ".join(parts)
+
+
+def render_html(report: Report, grafana_url: str | None = None, images: Images = "cid") -> str:
+    charts = {chart.cid: chart.png for pair in report.charts.values() for chart in pair}
+
+    def image(cid: str) -> str:
+        if images == "cid":
+            return f"cid:{cid}"
+        return "data:image/png;base64," + base64.b64encode(charts[cid]).decode()
+
+    template = _environment().get_template("report.html.j2")
+    html = template.render(_context(report, grafana_url), image=image, subject=subject(report))
+    return css_inline.CSSInliner(load_remote_stylesheets=False).inline(html)
+
+
+def render_text(report: Report, grafana_url: str | None = None) -> str:
+    template = _environment().get_template("report.txt.j2")
+    return template.render(_context(report, grafana_url), subject=subject(report))
+
+
+def render_csv(report: Report) -> str:
+    """The SLO table, one row per SLO and group, with a header row."""
+    return report.slos.to_csv(index=False)
+
+
+def render_json(report: Report) -> str:
+    context = _context(report, None)
+    document = {
+        "week": report.week.label,
+        "start": report.week.start.isoformat(),
+        "end": report.week.end.isoformat(),
+        "generated": report.generated.isoformat(),
+        "prometheus_queries": report.queries,
+        "summary": context["counts"],
+        "slos": _plain(context["slos"]),
+        "kpis": _plain(context["kpis"]),
+        "adviser": _plain(context["adviser"]),
+    }
+    return json.dumps(document, indent=2, default=str)
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready: NaN becomes null, numpy scalars become Python numbers, tuples lists."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if hasattr(value, "item"):
+        value = value.item()
+    return None if _missing(value) or value is pd.NaT else value

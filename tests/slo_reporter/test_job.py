@@ -1,0 +1,177 @@
+"""The whole weekly report against real servers: the backfilled Prometheus of conftest.py, Ceph
+as moto's S3 server (adviser documents in, the stored report out) and aiosmtpd for the mail."""
+
+import csv
+import io
+import json
+import re
+import uuid
+from collections import Counter
+from datetime import timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from exporters.ceph import S3Settings
+from exporters.knowledge_graph import models as m
+from exporters.knowledge_graph.documents import adviser_documents, upload_adviser_documents
+from exporters.knowledge_graph.seed import build_dataset
+from slo_reporter.job import ReportSettings, SendFailed, run_week
+from slo_reporter.report import Week
+from tests.slo_reporter.conftest import END
+from tests.slo_reporter.smtp import PASSWORD, USER, Handler, self_signed, smtp_server
+
+WEEK = Week.parse("2026-W47")
+TO = ["sre@example.org", "team@example.org"]
+CC = ["stakeholders@example.org"]
+
+
+@pytest.fixture(scope="module")
+def ceph(s3_endpoint: str) -> tuple[S3Settings, list[dict[str, Any]]]:
+    """A bucket with the seeded adviser documents, one corrupt document inside the week and a
+    request object beside a document; returns the settings and the documents of the week."""
+    settings = S3Settings(endpoint_url=s3_endpoint, bucket=f"thoth-{uuid.uuid4().hex[:8]}",
+                          deployment="ocp4-stage")  # fmt: skip
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    client.create_bucket(Bucket=settings.bucket)
+    data = build_dataset(3000, END.replace(tzinfo=None) + timedelta(days=3))
+    documents = list(adviser_documents(data, "ocp4-stage"))
+    folder = settings.folder("adviser")
+    upload_adviser_documents(client, settings.bucket, folder, documents, progress=False)
+    inside = (WEEK.start + timedelta(hours=1)).strftime("%y%m%d%H%M%S")
+    client.put_object(Bucket=settings.bucket, Key=f"{folder}adviser-{inside}-badbad", Body=b"{")
+    client.put_object(Bucket=settings.bucket,
+                      Key=folder + documents[0]["metadata"]["document_id"] + ".request", Body=b"{}")  # fmt: skip
+    start, end = (WEEK.start.replace(tzinfo=None), WEEK.end.replace(tzinfo=None))
+    in_week = [d for d in data.records(m.adviser_run) if start <= d["datetime"] < end]
+    assert 5 < len(in_week) < len(documents)  # the week is a true subset
+    week_ids = {run["adviser_document_id"] for run in in_week}
+    return settings, [d for d in documents if d["metadata"]["document_id"] in week_ids]
+
+
+def settings_for(prometheus: str, ceph: S3Settings, port: int, **mail: Any) -> ReportSettings:
+    """Report settings storing on ``ceph``, where earlier tests' reports are removed first."""
+    client = boto3.client("s3", endpoint_url=ceph.endpoint_url, region_name="us-east-1")
+    listed = client.list_objects_v2(Bucket=ceph.bucket, Prefix="data/slo-reports/")
+    for item in listed.get("Contents", []):
+        client.delete_object(Bucket=ceph.bucket, Key=item["Key"])
+    return ReportSettings.model_validate({
+        "prometheus": {"url": prometheus},
+        "ceph": ceph.model_dump(mode="json"),
+        "store": "ceph",
+        "grafana_url": "https://grafana.example.org",
+        "mail": {"host": "127.0.0.1", "port": port, "security": "none",
+                 "sender": "slo-report@example.org", "to": TO, "cc": CC, "backoff": 0.01} | mail,
+    })  # fmt: skip
+
+
+def stored(settings: ReportSettings, name: str) -> bytes:
+    data = settings.report_store().get(WEEK.label, name)
+    assert data is not None, name
+    return data
+
+
+def test_report_stored_on_ceph_and_mailed_once(
+    prometheus: str, ceph: tuple[S3Settings, list[dict[str, Any]]]
+) -> None:
+    handler = Handler()
+    with smtp_server(handler) as port:
+        settings = settings_for(prometheus, ceph[0], port)
+        first = run_week(settings, WEEK, send_mail=True)
+        again = run_week(settings, WEEK, send_mail=True)
+        forced = run_week(settings, WEEK, send_mail=True, force=True)
+    assert (first.sent, again.sent, again.already_sent, forced.sent) == (True, False, True, True)
+    assert len(handler.received) == 2
+    assert first.stored[0] == f"s3://{ceph[0].bucket}/data/slo-reports/2026-W47/report.html"
+
+    mail = handler.received[0]
+    assert sorted(mail.recipients) == sorted(TO + CC)
+    assert mail.envelope_from == "slo-report@example.org"
+    message = mail.message
+    assert message["Subject"] == "Thoth SLO report 2026-W47: 2 breached, 1 at risk, 2 invalid, 1 met"
+    assert message["To"] == ", ".join(TO) and message["Cc"] == ", ".join(CC)
+    assert_mime_structure(message, charts=2 * 3)  # latency and freshness: no data
+
+    # the stored files: CSV with a header row, JSON with the same numbers
+    rows = list(csv.DictReader(io.StringIO(stored(settings, "report.csv").decode())))
+    assert len(rows) == 6 and rows[0]["status"] == "breached"
+    document = json.loads(stored(settings, "report.json"))
+    assert document["summary"] == {"breached": 2, "at_risk": 1, "invalid": 2, "met": 1}
+    requests = next(row for row in document["slos"] if row["slo"] == "user-api-requests")
+    assert requests["sli"] == pytest.approx(0.95)
+    assert json.loads(stored(settings, "sent.json"))["to"] == TO
+
+    # the adviser section, against the documents written for the week
+    week_documents = ceph[1]
+    adviser = document["adviser"]
+    assert adviser["runs"] == len(week_documents)
+    assert adviser["errors"] == sum(d["result"]["error"] for d in week_documents)
+    assert len(adviser["unreadable"]) == 1 and adviser["unreadable"][0].endswith("-badbad")
+    integrations = Counter(
+        d["metadata"]["arguments"]["thoth-adviser"]["metadata"]["source_type"] or "unknown"
+        for d in week_documents
+    )
+    assert {row["integration"]: row["runs"] for row in adviser["integrations"]} == integrations
+    messages = Counter(d["result"]["error_msg"] for d in week_documents if d["result"]["error"])
+    assert {row["message"]: row["runs"] for row in adviser["top_errors"]} == dict(
+        messages.most_common(5)
+    )
+    kinds = Counter(d["result"]["parameters"]["recommendation_type"].upper() for d in week_documents)
+    assert {r["recommendation_type"]: r["runs"] for r in adviser["recommendation_types"]} == kinds
+
+
+def assert_mime_structure(message: EmailMessage, charts: int) -> None:
+    """alternative(text/plain, related(text/html, image/png x charts)); every cid resolves."""
+    assert message.get_content_type() == "multipart/alternative"
+    text, related = list(message.iter_parts())
+    assert text.get_content_type() == "text/plain"
+    assert related.get_content_type() == "multipart/related"
+    html, *images = list(related.iter_parts())
+    assert html.get_content_type() == "text/html"
+    assert [image.get_content_type() for image in images] == ["image/png"] * charts
+    content_ids = {image["Content-ID"].strip("<>") for image in images}
+    body = html.get_content()
+    assert set(re.findall(r'src="cid:([^"]+)"', body)) == content_ids
+    assert all(image.get_content().startswith(b"\x89PNG") for image in images)  # type: ignore[attr-defined]
+    assert "<script" not in body and not re.search(r'src="https?:', body)
+    assert "<style" not in body  # inlined into style attributes
+    assert 'style="' in body
+    plain = text.get_content()
+    assert "[breached] user-api-requests" in plain and "95.000%" in plain
+
+
+def test_failed_send_is_retried_then_reported_and_the_report_kept(
+    prometheus: str, ceph: tuple[S3Settings, list[dict[str, Any]]]
+) -> None:
+    handler = Handler(refusals=["451 4.3.0 try again later"])
+    with smtp_server(handler) as port:
+        settings = settings_for(prometheus, ceph[0], port)
+        assert run_week(settings, WEEK, send_mail=True).sent  # one transient refusal, retried
+    assert len(handler.received) == 1
+
+    handler = Handler(refusals=["554 5.7.1 rejected"] * 5)
+    with smtp_server(handler) as port:
+        settings = settings_for(prometheus, ceph[0], port)
+        with pytest.raises(SendFailed, match="report stored at s3://.*554"):
+            run_week(settings, WEEK, send_mail=True)
+        assert handler.refusals == ["554 5.7.1 rejected"] * 4  # permanent: tried once
+    assert stored(settings, "report.html").startswith(b"<!DOCTYPE html>")
+    assert settings.report_store().get(WEEK.label, "sent.json") is None
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_tls_and_login(
+    security: str, prometheus: str, ceph: tuple[S3Settings, list[dict[str, Any]]], tmp_path: Path
+) -> None:
+    certificate = self_signed(tmp_path)
+    handler = Handler()
+    with smtp_server(handler, security, certificate) as port:
+        settings = settings_for(
+            prometheus, ceph[0], port, security=security, username=USER, password=PASSWORD,
+            ca_file=str(certificate[0]),
+        )  # fmt: skip
+        assert run_week(settings, WEEK, send_mail=True).sent
+    assert len(handler.received) == 1
