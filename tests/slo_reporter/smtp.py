@@ -36,7 +36,7 @@ class Handler:
     refusals: list[str] = field(default_factory=list)  # e.g. "451 try later", consumed in order
     received: list[Received] = field(default_factory=list)
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.refusals:
             return self.refusals.pop(0)
         message = message_from_bytes(envelope.content, policy=policy.default)
