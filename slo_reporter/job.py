@@ -189,6 +189,9 @@ async def serve(settings: ReportSettings) -> None:
             metrics.duration.set(time.monotonic() - started)
             _set_next_run(scheduler, metrics)
 
+    last = await asyncio.to_thread(last_stored, settings)
+    if last is not None:
+        metrics.last_success.set(last.timestamp())
     scheduler.add_job(scheduled, trigger, id="weekly-report", max_instances=1, coalesce=True,
                       misfire_grace_time=3600)  # fmt: skip
     app = web.Application()
@@ -203,6 +206,18 @@ async def serve(settings: ReportSettings) -> None:
             await asyncio.Event().wait()
     finally:
         scheduler.shutdown(wait=False)
+
+
+def last_stored(settings: ReportSettings) -> datetime | None:
+    """When the report of the last full week was generated, if it is in the store: a restarted
+    ``serve`` does not forget it (and alert as if it were missed)."""
+    week = Week.last_full(datetime.now(UTC), settings.timezone)
+    try:
+        stored = settings.report_store().get(week.label, "report.json")
+    except Exception as error:  # a store outage must not stop the scheduler from starting
+        log.warning("event=store_unreadable error=%r", error)
+        return None
+    return None if stored is None else datetime.fromisoformat(json.loads(stored)["generated"])
 
 
 def _set_next_run(scheduler: AsyncIOScheduler, metrics: ReporterMetrics) -> None:

@@ -16,6 +16,7 @@ from alerts.receiver import ReceiverMetrics
 from exporters.graph_exporter import GraphExporter, GraphExporterSettings
 from exporters.metrics_exporter import MetricsExporter, MetricsExporterSettings
 from slo_reporter.definitions import load_slos
+from slo_reporter.job import ReporterMetrics
 from slo_reporter.rules import render
 from tests.conftest import REPOSITORY
 from tests.exporters.health.conftest import MakeDatabase, execute
@@ -148,6 +149,7 @@ async def test_every_metric_a_rule_uses_is_produced_by_the_stack(
     registry.register(health)
     produced = (
         exposed(generate_latest(ReceiverMetrics().registry).decode())
+        | exposed(generate_latest(ReporterMetrics().registry).decode())
         | exposed(generate_latest(content.registry).decode())
         | exposed(generate_latest(registry).decode())
         | set().union(*defined_metrics().values())

@@ -1,8 +1,27 @@
-"""``thoth-monitoring slo-report rules`` as a user runs it."""
+"""``thoth-monitoring slo-report`` as a user runs it: rules, --output, backfill, serve, errors;
+and the rendered report in headless Chromium (the README's picture)."""
 
+import os
+import shutil
+import signal
+import subprocess
+import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from tests.exporters.test_cli import run
+import pytest
+import yaml
+from PIL import Image, ImageChops, ImageStat
+
+from bench.common import free_port, wait_for_http
+from exporters.ceph import S3Settings
+from slo_reporter.report import Week
+from tests.exporters.test_cli import COMMAND, run
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+SCREENSHOT = REPOSITORY / "docs" / "img" / "slo-report.png"
 
 
 def test_rules_command_writes_a_rule_file_promtool_accepts(tmp_path: Path) -> None:
@@ -20,3 +39,121 @@ def test_invalid_definitions_exit_2_with_the_field(tmp_path: Path) -> None:
     result = run("slo-report", "rules", "--slos", str(slos), "--output", str(tmp_path / "o"))
     assert result.returncode == 2
     assert f"{slos}: slos.0.service: String should match pattern" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--week", "2026-W99"], "week '2026-W99': expected an ISO week such as 2026-W47"),
+        (["--send"], "--send needs a mail section in --config"),
+        (["--timezone", "Mars/Base"], "command line: timezone: unknown timezone 'Mars/Base'"),
+        (["--schedule", "every monday"], "schedule 'every monday'"),
+    ],
+)
+def test_bad_options_exit_2_saying_what_is_wrong(arguments: list[str], message: str) -> None:
+    result = run("slo-report", "--prometheus-url", "http://127.0.0.1:9", *arguments)
+    assert result.returncode == 2
+    assert message in result.stderr
+
+
+def test_output_renders_a_standalone_page_that_chromium_shows(
+    prometheus: str, ceph: tuple[S3Settings, list[dict[str, Any]]], tmp_path: Path
+) -> None:
+    config = tmp_path / "report.yaml"
+    config.write_text(yaml.safe_dump({"ceph": ceph[0].model_dump(mode="json"),
+                                      "grafana_url": "https://grafana.example.org"}))  # fmt: skip
+    output = tmp_path / "report.html"
+    result = run("slo-report", "--config", str(config), "--prometheus-url", prometheus,
+                 "--week", "2026-W47", "--output", str(output))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"wrote {output}: week 2026-W47, ")
+    html = output.read_text()
+    assert html.count('src="data:image/png;base64,') == 6 and "cid:" not in html
+    assert (
+        "https://grafana.example.org/d/thoth-slos/slos?from=1794787200000&amp;to=1795392000000"
+        in html
+    )
+    png = screenshot(output, tmp_path / "report.png")
+    image = Image.open(png)
+    assert image.width == 840 and image.height > 1000
+    assert ImageStat.Stat(image.convert("L")).stddev[0] > 20  # text and charts, not a blank page
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(png, SCREENSHOT)
+
+
+def screenshot(page: Path, target: Path) -> Path:
+    """Headless Chromium (Debian's `chromium`), cropped to the page's content."""
+    chromium = shutil.which("chromium")
+    assert chromium, "Debian's chromium package is missing: run .ci/system-deps"
+    subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+         f"--screenshot={target}", "--window-size=840,6000", page.as_uri()],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    image = Image.open(target).convert("RGB")
+    background = Image.new("RGB", image.size, image.getpixel((0, image.height - 1)))
+    box = ImageChops.difference(image, background).getbbox()
+    assert box is not None, "Chromium rendered an empty page"
+    image.crop((0, 0, image.width, box[3] + 16)).save(target, optimize=True)
+    return target
+
+
+def test_weeks_backfills_oldest_first_into_the_store(prometheus: str, tmp_path: Path) -> None:
+    result = run("slo-report", "--prometheus-url", prometheus, "--store-dir", str(tmp_path),
+                 "--weeks", "3")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    now = datetime.now(UTC)
+    labels = [Week.last_full(now, back=back).label for back in (2, 1, 0)]
+    assert [line.split(":")[0] for line in result.stdout.splitlines()] == labels
+    assert "weeks: 100%" in result.stderr  # the progress bar
+    for label in labels:
+        folder = tmp_path / "slo-reports" / label
+        assert sorted(p.name for p in folder.iterdir()) == [
+            "report.csv", "report.html", "report.json", "report.txt"
+        ]  # fmt: skip
+
+
+def test_serve_exposes_its_schedule_and_stops_on_ctrl_c(prometheus: str) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [COMMAND, "slo-report", "serve", "--prometheus-url", prometheus, "--listen",
+         f"127.0.0.1:{port}", "--schedule", "0 8 * * mon", "--timezone", "Europe/Prague"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/healthz", 60, process)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as answer:
+            body = answer.read().decode()
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+    metrics = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in body.splitlines()
+        if line and not line.startswith("#")
+    }
+    next_run = datetime.fromtimestamp(metrics["thoth_slo_report_next_run_timestamp_seconds"],
+                                      ZoneInfo("Europe/Prague"))  # fmt: skip
+    assert (next_run.weekday(), next_run.hour, next_run.minute) == (0, 8, 0)
+    assert metrics['thoth_slo_report_runs_total{outcome="failure"}'] == 0
+    assert metrics["thoth_slo_report_last_success_timestamp_seconds"] == 0
+    promtool = shutil.which("promtool")
+    assert promtool
+    check = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True,
+                           text=True, timeout=60)  # fmt: skip
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_serve_remembers_last_weeks_stored_report(prometheus: str, tmp_path: Path) -> None:
+    from slo_reporter.job import ReportSettings, last_stored, run_week
+
+    settings = ReportSettings.model_validate(
+        {"prometheus": {"url": prometheus}, "store_dir": str(tmp_path)}
+    )
+    assert last_stored(settings) is None
+    before = datetime.now(UTC)
+    run_week(settings, Week.last_full(before), send_mail=False)
+    stored = last_stored(settings)
+    assert stored is not None and before <= stored <= datetime.now(UTC)

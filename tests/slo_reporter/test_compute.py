@@ -3,7 +3,15 @@
 import pandas as pd
 import pytest
 
-from slo_reporter.compute import Measurement, evaluate, status, week_over_week, worst_first
+from slo_reporter.compute import (
+    Measurement,
+    budget_burndown,
+    evaluate,
+    rolling_sli,
+    status,
+    week_over_week,
+    worst_first,
+)
 
 WEEK = 7 * 86400
 
@@ -52,3 +60,35 @@ def test_worst_first_orders_by_status_then_burn_rate() -> None:
         }
     )
     assert list(worst_first(frame)["slo"]) == ["b", "e", "c", "d", "a"]
+
+
+def hours(*rows: tuple[str, int, float, float]) -> pd.DataFrame:
+    """(group, hour, error ratio, events) rows as a history frame."""
+    return pd.DataFrame(
+        [(g, pd.Timestamp("2026-11-01", tz="UTC") + pd.Timedelta(hours=h), e, n)
+         for g, h, e, n in rows],
+        columns=["group", "time", "error_ratio", "events"],
+    )  # fmt: skip
+
+
+def test_rolling_sli_weights_hours_by_their_events() -> None:
+    history = hours(("a", 0, 0.0, 100), ("a", 1, 0.5, 100), ("a", 2, 0.1, 800),
+                    ("b", 0, 0.2, 10), ("b", 1, float("nan"), 0))  # fmt: skip
+    rolling = rolling_sli(history, hours=2)
+    a = rolling[rolling["group"] == "a"]["sli"].tolist()
+    assert a == pytest.approx([1.0, 1 - 50 / 200, 1 - (50 + 80) / 900])
+    b = rolling[rolling["group"] == "b"]["sli"].tolist()
+    assert b[0] == pytest.approx(0.8)
+
+
+def test_budget_burndown_spends_the_period_budget_hour_by_hour() -> None:
+    # 4 hours of 100 events, objective 0.99: the period allows 4 bad events
+    history = hours(("a", 0, 0.0, 100), ("a", 1, 0.01, 100), ("a", 2, 0.02, 100),
+                    ("a", 3, 0.0, 100))  # fmt: skip
+    remaining = budget_burndown(history, 0.99)["remaining"].tolist()
+    assert remaining == pytest.approx([1.0, 0.75, 0.25, 0.25])
+
+
+def test_chart_math_on_no_history_is_empty() -> None:
+    empty = hours()
+    assert rolling_sli(empty).empty and budget_burndown(empty, 0.9).empty

@@ -5,9 +5,7 @@ import csv
 import io
 import json
 import re
-import uuid
 from collections import Counter
-from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -16,40 +14,12 @@ import boto3
 import pytest
 
 from exporters.ceph import S3Settings
-from exporters.knowledge_graph import models as m
-from exporters.knowledge_graph.documents import adviser_documents, upload_adviser_documents
-from exporters.knowledge_graph.seed import build_dataset
 from slo_reporter.job import ReportSettings, SendFailed, run_week
-from slo_reporter.report import Week
-from tests.slo_reporter.conftest import END
+from tests.slo_reporter.conftest import REPORT_WEEK as WEEK
 from tests.slo_reporter.smtp import PASSWORD, USER, Handler, self_signed, smtp_server
 
-WEEK = Week.parse("2026-W47")
 TO = ["sre@example.org", "team@example.org"]
 CC = ["stakeholders@example.org"]
-
-
-@pytest.fixture(scope="module")
-def ceph(s3_endpoint: str) -> tuple[S3Settings, list[dict[str, Any]]]:
-    """A bucket with the seeded adviser documents, one corrupt document inside the week and a
-    request object beside a document; returns the settings and the documents of the week."""
-    settings = S3Settings(endpoint_url=s3_endpoint, bucket=f"thoth-{uuid.uuid4().hex[:8]}",
-                          deployment="ocp4-stage")  # fmt: skip
-    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
-    client.create_bucket(Bucket=settings.bucket)
-    data = build_dataset(3000, END.replace(tzinfo=None) + timedelta(days=3))
-    documents = list(adviser_documents(data, "ocp4-stage"))
-    folder = settings.folder("adviser")
-    upload_adviser_documents(client, settings.bucket, folder, documents, progress=False)
-    inside = (WEEK.start + timedelta(hours=1)).strftime("%y%m%d%H%M%S")
-    client.put_object(Bucket=settings.bucket, Key=f"{folder}adviser-{inside}-badbad", Body=b"{")
-    request = folder + documents[0]["metadata"]["document_id"] + ".request"
-    client.put_object(Bucket=settings.bucket, Key=request, Body=b"{}")
-    start, end = (WEEK.start.replace(tzinfo=None), WEEK.end.replace(tzinfo=None))
-    in_week = [d for d in data.records(m.adviser_run) if start <= d["datetime"] < end]
-    assert 5 < len(in_week) < len(documents)  # the week is a true subset
-    week_ids = {run["adviser_document_id"] for run in in_week}
-    return settings, [d for d in documents if d["metadata"]["document_id"] in week_ids]
 
 
 def settings_for(prometheus: str, ceph: S3Settings, port: int, **mail: Any) -> ReportSettings:

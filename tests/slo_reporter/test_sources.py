@@ -1,11 +1,13 @@
 """SLO measurements from the real Prometheus of conftest.py; every expected number is worked
 out by hand from its synthetic history."""
 
+from datetime import timedelta
+
 import pytest
 
 from slo_reporter.definitions import load_slos
 from slo_reporter.sources import PrometheusSettings, PrometheusSource, Window
-from tests.slo_reporter.conftest import DOWN, END, WEEK, WEEK_STEPS
+from tests.slo_reporter.conftest import DOWN, END, STEP, WEEK, WEEK_STEPS
 
 
 def test_ratio_sli_events_and_previous_week(prometheus: str) -> None:
@@ -38,3 +40,16 @@ def test_availability_sli_is_the_share_of_up_samples(prometheus: str) -> None:
     samples = WEEK_STEPS + 1  # both ends of the range hold a sample
     assert measured.sli == pytest.approx(1 - len(DOWN) / samples)
     assert measured.events is None
+
+
+def test_hourly_history_for_the_charts(prometheus: str) -> None:
+    source = PrometheusSource(PrometheusSettings(url=prometheus))
+    requests = next(s for s in load_slos() if s.id == "user-api-requests")
+    history = source.history(requests, END, 28 * 86400)
+    assert source.queries == 2  # error ratio and events, one point an hour
+    assert len(history) == 28 * 24 + 1 and set(history["group"]) == {""}
+    last_week = history[history["time"] > END - timedelta(days=7)]
+    before = history[history["time"] <= END - timedelta(days=7, hours=1)]
+    assert last_week["error_ratio"].tolist() == pytest.approx([0.05] * len(last_week))
+    assert before["error_ratio"].tolist() == pytest.approx([0.02] * len(before))
+    assert history["events"].tolist() == pytest.approx([100 * 3600 / STEP] * len(history))
