@@ -92,6 +92,23 @@ def _add_db(commands: Any) -> None:
     seed.add_argument("--reset", action="store_true", help="empty the seeded tables first")
     seed.add_argument("--quiet", action="store_true", help="no progress bar")
     seed.set_defaults(handler=_db_seed)
+    documents = actions.add_parser(
+        "documents",
+        help="write the seeded adviser runs as Thoth adviser documents to S3/Ceph",
+        description="Write one adviser result document per adviser_run row that 'db seed' "
+        "loads with the same --scale and --anchor, under "
+        "<prefix>/<deployment>/adviser/<document id> (the bucket is created if missing).",
+    )
+    documents.add_argument("--s3-endpoint", required=True, help="S3 endpoint URL")
+    documents.add_argument("--bucket", required=True, help="bucket name")
+    documents.add_argument("--prefix", default="data", help="key prefix (default: data)")
+    documents.add_argument("--deployment", default="ocp4-stage", help="(default: ocp4-stage)")
+    documents.add_argument("--scale", type=int, default=10_000, help="as for 'db seed'")
+    documents.add_argument(
+        "--anchor", type=datetime.fromisoformat, required=True, help="as for 'db seed'"
+    )
+    documents.add_argument("--quiet", action="store_true", help="no progress bar")
+    documents.set_defaults(handler=_db_documents)
 
 
 def _db_up(args: argparse.Namespace) -> int:
@@ -120,6 +137,24 @@ def _db_seed(args: argparse.Namespace) -> int:
         f"loaded {rows} rows into {redact(url)} "
         f"(scale {args.scale}, anchor {anchor:%Y-%m-%dT%H:%M}Z)"
     )
+    return 0
+
+
+def _db_documents(args: argparse.Namespace) -> int:
+    from exporters.ceph import S3Settings, make_client
+    from exporters.knowledge_graph.documents import adviser_documents, upload_adviser_documents
+    from exporters.knowledge_graph.seed import build_dataset
+
+    settings = S3Settings(endpoint_url=args.s3_endpoint, bucket=args.bucket, prefix=args.prefix,
+                          deployment=args.deployment)  # fmt: skip
+    client = make_client(settings)
+    existing = {bucket["Name"] for bucket in client.list_buckets().get("Buckets", [])}
+    if settings.bucket not in existing:
+        client.create_bucket(Bucket=settings.bucket)
+    documents = list(adviser_documents(build_dataset(args.scale, args.anchor), args.deployment))
+    folder = settings.folder("adviser")
+    written = upload_adviser_documents(client, settings.bucket, folder, documents, not args.quiet)
+    print(f"wrote {written} adviser documents to s3://{settings.bucket}/{folder}")
     return 0
 
 

@@ -6,6 +6,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,28 @@ def test_services_listen_and_stop_cleanly_on_ctrl_c(
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=30)
     assert process.returncode == 0, stderr
+
+
+def test_db_documents_writes_one_readable_document_per_seeded_adviser_run(
+    s3_endpoint: str,
+) -> None:
+    from exporters.ceph import S3Settings
+    from exporters.knowledge_graph import models as m
+    from exporters.knowledge_graph.seed import build_dataset
+    from slo_reporter.adviser import read_adviser_runs
+
+    anchor = "2026-11-20T12:00"
+    result = run("db", "documents", "--s3-endpoint", s3_endpoint, "--bucket", "seeded-docs",
+                 "--scale", "2000", "--anchor", anchor, "--quiet")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    runs = build_dataset(2000, datetime.fromisoformat(anchor)).records(m.adviser_run)
+    assert result.stdout == (
+        f"wrote {len(runs)} adviser documents to s3://seeded-docs/data/ocp4-stage/adviser/\n"
+    )
+    settings = S3Settings(endpoint_url=s3_endpoint, bucket="seeded-docs", deployment="ocp4-stage")
+    read = read_adviser_runs(
+        settings, datetime(2020, 1, 1, tzinfo=UTC), datetime(2030, 1, 1, tzinfo=UTC)
+    )
+    assert read.unreadable == ()
+    assert sorted(read.runs["document_id"]) == sorted(r["adviser_document_id"] for r in runs)
+    assert read.runs["error"].sum() == sum(r["adviser_error"] for r in runs)
