@@ -31,6 +31,7 @@ bench: $(STAMP) system-deps
 	$(BIN)/python -m bench.scrape $(BENCH_ARGS)
 	$(BIN)/python -m bench.bloat
 	$(BIN)/python -m bench.receiver
+	$(BIN)/python -m bench.slo
 
 clean:
 	rm -rf $(VENV) .thoth-monitoring demo-out .pytest_cache .mypy_cache .ruff_cache

@@ -1,11 +1,8 @@
 """Plumbing shared by the benchmarks: ports, processes, waiting, statistics, result files."""
 
 import json
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -13,40 +10,11 @@ from typing import Any
 import psycopg
 
 from exporters.database import psycopg_url
+from exporters.processes import free_port as free_port
+from exporters.processes import stop as stop
+from exporters.processes import wait_for_http as wait_for_http
 
 RESULTS = Path(__file__).with_name("results")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_for_http(url: str, seconds: float, process: "subprocess.Popen[Any] | None" = None) -> None:
-    """Poll ``url`` until it answers 200; fail early if ``process`` died."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"{process.args!r} exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{url} did not answer 200 within {seconds:g}s")
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
 
 
 def database_counters(url: str, settle: float = 11.0) -> tuple[int, int]:

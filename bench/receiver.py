@@ -22,10 +22,10 @@ import aiohttp
 from aiohttp import web
 
 from alerts.github import GitHubClient
+from alerts.github_standin import GitHubStandIn
 from alerts.receiver import Receiver, ReceiverMetrics, ReceiverSettings, make_app
 from alerts.render import Renderer
 from bench.common import free_port, print_table, write_result
-from tests.alerts.github_standin import GitHubStandIn
 
 REPO = "thoth-station/thoth-application"
 TOKEN = "bench"

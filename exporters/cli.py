@@ -414,43 +414,42 @@ def _slo_report(args: argparse.Namespace) -> int:
 def _add_demo(commands: Any) -> None:
     command = commands.add_parser(
         "demo",
-        help="run the stack on this machine",
-        description="Start the embedded PostgreSQL, seed it (once), and serve the metrics "
-        "exporter on loopback until Ctrl-C; then stop both.",
+        help="run the whole stack on this machine",
+        description="Start, on loopback: the embedded PostgreSQL (seeded), an S3 server with "
+        "adviser documents and backups, metrics-exporter, graph-exporter, postgres_exporter, "
+        "Prometheus with our rules and five weeks of backfilled history, Alertmanager, the "
+        "alert receiver writing to a GitHub stand-in, slo-report serve, and an SMTP catcher; "
+        "render and mail the weekly SLO report; stop the graph-exporter after --fault-after "
+        "seconds so that a real alert becomes an issue. Ctrl-C stops everything.",
     )
-    command.add_argument("--data-dir", type=Path, default=Path("demo-out/postgres"))
-    command.add_argument("--scale", type=int, default=20_000, help="seed scale (default: 20000)")
-    command.add_argument("--port", type=int, default=9701, help="exporter port (default: 9701)")
+    command.add_argument("--out", type=Path, default=Path("demo-out"), help="(default: demo-out)")
+    command.add_argument("--scale", type=int, default=5000, help="seed scale (default: 5000)")
+    command.add_argument("--scrape-interval", default="5s", help="(default: 5s)")
+    command.add_argument(
+        "--alert-for", default="30s", help="cut every rule's for: to at most this (default: 30s)"
+    )
+    command.add_argument(
+        "--fault-after", type=float, default=10.0, help="seconds until the fault (default: 10)"
+    )
+    command.add_argument(
+        "--random-ports", action="store_true", help="free ports instead of the usual ones"
+    )
     command.set_defaults(handler=_demo)
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from exporters.knowledge_graph.seed import SeedError, seed
-    from exporters.metrics_exporter import MetricsExporterSettings, serve
+    from exporters.demo.stack import DemoError, DemoOptions, run_demo
 
     setup_logging()
-    print(f"starting the embedded PostgreSQL in {args.data_dir} ...", flush=True)
-    url = embedded_url(args.data_dir)
+    options = DemoOptions(
+        out=args.out, scale=args.scale, scrape_interval=args.scrape_interval,
+        alert_for=args.alert_for, fault_after=args.fault_after, random_ports=args.random_ports,
+    )  # fmt: skip
     try:
-        anchor = datetime.now(UTC).replace(second=0, microsecond=0, tzinfo=None)
-        try:
-            seed(url, args.scale, anchor)
-        except SeedError:
-            print("database already seeded by an earlier demo; reusing it", flush=True)
-        listen = f"127.0.0.1:{args.port}"
-        print(
-            f"\n  PostgreSQL (embedded)  {redact(url)}"
-            f"\n  metrics exporter       http://{listen}/metrics\n\nCtrl-C stops everything.",
-            flush=True,
-        )
-        settings = MetricsExporterSettings.model_validate(
-            {"listen": listen, "database_url": url, "probe_interval": 5}
-        )
-        _run_until_interrupted(serve(settings))
-    finally:
-        stop_embedded(args.data_dir)
-        print("stopped the exporter and the embedded PostgreSQL", flush=True)
-    return 0
+        return run_demo(options)
+    except DemoError as error:
+        print(f"demo: {error}", file=sys.stderr)
+        return 1
 
 
 # --- shared option plumbing ------------------------------------------------------------------

@@ -79,8 +79,9 @@ class ReportSettings(BaseModel):
 @dataclass(frozen=True)
 class Outcome:
     week: str
-    stored: list[str]
+    stored: list[str]  # report.html first
     sent: bool
+    summary: str  # the e-mail's subject
     already_sent: bool = False
 
 
@@ -120,11 +121,11 @@ def run_week(settings: ReportSettings, week: Week, send_mail: bool, force: bool 
     )
     stored = [store.put(week.label, name, body.encode(), kind) for name, body, kind in files]
     if not send_mail:
-        return Outcome(week.label, stored, sent=False)
+        return Outcome(week.label, stored, False, subject(report))
     assert settings.mail is not None
     if store.get(week.label, SENT_MARKER) is not None and not force:
         log.info("event=already_sent week=%s", week.label)
-        return Outcome(week.label, stored, sent=False, already_sent=True)
+        return Outcome(week.label, stored, False, subject(report), already_sent=True)
     message = build_message(
         report, settings.mail, subject(report), render_text(report, settings.grafana_url),
         render_html(report, settings.grafana_url, "cid"),
@@ -136,7 +137,7 @@ def run_week(settings: ReportSettings, week: Week, send_mail: bool, force: bool 
     marker = {"sent": datetime.now(UTC).isoformat(), "message_id": message["Message-ID"],
               "to": settings.mail.to, "cc": settings.mail.cc}  # fmt: skip
     store.put(week.label, SENT_MARKER, json.dumps(marker).encode(), "application/json")
-    return Outcome(week.label, stored, sent=True)
+    return Outcome(week.label, stored, True, subject(report))
 
 
 class ReporterMetrics:

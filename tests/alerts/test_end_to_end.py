@@ -19,7 +19,7 @@ import yaml
 from aiohttp import web
 
 from bench.common import free_port, stop, wait_for_http
-from tests.alerts.github_standin import Fault, GitHubStandIn
+from alerts.github_standin import Fault, GitHubStandIn
 from tests.conftest import REPOSITORY
 
 COMMAND = str(Path(sys.executable).with_name("thoth-monitoring"))

@@ -19,7 +19,7 @@ from alerts.github import GitHubClient
 from alerts.payload import Notification
 from alerts.receiver import Receiver, ReceiverMetrics, ReceiverSettings, make_app
 from alerts.render import Renderer, inert
-from tests.alerts.github_standin import Fault, GitHubStandIn
+from alerts.github_standin import Fault, GitHubStandIn
 
 REPO = "thoth-station/thoth-application"
 TOKEN = "webhook-secret"

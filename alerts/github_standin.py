@@ -1,8 +1,10 @@
 """A local stand-in for the GitHub REST API subset the alert receiver uses: issues listed with
 label filters and ``Link`` pagination (pull requests mixed in), created, updated with
 label-replace semantics, commented; rate-limit headers; and injectable faults (5xx, secondary
-rate limit 403, 429) for the next requests."""
+rate limit 403, 429) for the next requests. The tests drive it, and the demo shows what the
+receiver filed on its ``/`` page (``/issues.json`` for scripts)."""
 
+import html
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -43,6 +45,7 @@ class GitHubStandIn:
         app.router.add_patch(issues + "/{number}", self.update_issue)
         app.router.add_post(issues + "/{number}/comments", self.create_comment)
         app.router.add_get("/", self.page)
+        app.router.add_get("/issues.json", self.issues_json)
         return app
 
     def add_pull_request(self, repo: str, labels: list[str]) -> None:
@@ -55,7 +58,7 @@ class GitHubStandIn:
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path == "/":
+        if request.path in ("/", "/issues.json"):
             return await handler(request)
         resource = request.match_info.route.resource
         self.requests[f"{request.method} {resource.canonical if resource else request.path}"] += 1
@@ -133,12 +136,24 @@ class GitHubStandIn:
 
     async def page(self, request: web.Request) -> web.Response:
         rows = "".join(
-            f"<li>{repo}#{i['number']} [{i['state']}] {i['title']}</li>"
-            for repo, issues in self.issues.items() for i in issues
+            f"<tr><td>{html.escape(repo)}#{i['number']}</td><td>{i['state']}</td>"
+            f"<td>{html.escape(i['title'])}</td>"
+            f"<td>{len(self.comments.get((repo, i['number']), []))}</td>"
+            f"<td><details><summary>body</summary><pre>{html.escape(i['body'])}</pre>"
+            "</details></td></tr>"
+            for repo, issues in self.issues.items() for i in issues if "pull_request" not in i
         )  # fmt: skip
         return web.Response(
-            text=f"<h1>GitHub stand-in</h1><ul>{rows}</ul>", content_type="text/html"
+            text="<!DOCTYPE html><meta charset=utf-8><meta http-equiv=refresh content=5>"
+            "<title>GitHub stand-in</title><style>body{font-family:sans-serif}td{padding:4px 8px;"
+            "border-bottom:1px solid #ddd;vertical-align:top}</style><h1>GitHub stand-in: issues "
+            "filed by the alert receiver</h1><table><tr><th>Issue</th><th>State</th><th>Title</th>"
+            f"<th>Comments</th><th></th></tr>{rows}</table>",
+            content_type="text/html",
         )
+
+    async def issues_json(self, request: web.Request) -> web.Response:
+        return web.json_response(self.issues)
 
     def _new(self, repo: str, title: str, body: str, labels: list[str]) -> dict[str, Any]:
         issues = self.issues.setdefault(repo, [])

@@ -1,0 +1,109 @@
+"""`thoth-monitoring demo` end to end, as a newcomer runs it (with free ports and short timers):
+every printed URL answers, the scripted fault becomes a GitHub issue, the report is written and
+mailed, and Ctrl-C leaves no process and no port behind."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from email import message_from_bytes, policy
+from pathlib import Path
+from typing import Any
+
+from tests.exporters.test_cli import COMMAND
+
+
+def get(url: str) -> bytes:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            body: bytes = answer.read()
+            return body
+    except urllib.error.HTTPError as error:
+        raise AssertionError(f"{url} answered {error.code}") from None
+
+
+def wait_for(condition: Any, seconds: float, what: str) -> Any:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(1)
+    raise AssertionError(f"timed out after {seconds:g}s waiting for {what}")
+
+
+def children_of(pid: int) -> set[int]:
+    """Every descendant of ``pid`` (from /proc)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def test_demo_comes_up_files_an_issue_mails_the_report_and_stops_cleanly(tmp_path: Path) -> None:
+    out = tmp_path / "demo-out"
+    log = (tmp_path / "demo.log").open("wb")
+    process = subprocess.Popen(
+        [COMMAND, "demo", "--out", str(out), "--random-ports", "--scrape-interval", "2s",
+         "--alert-for", "5s", "--fault-after", "2"],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    started = time.monotonic()
+    try:
+        urls = wait_for(lambda: (out / "urls.json").exists(), 120, "the table of URLs")
+        urls = json.loads((out / "urls.json").read_text())
+        ready = time.monotonic() - started
+        for url in urls.values():
+            if url.startswith("http"):
+                get(url)
+        children = children_of(process.pid)
+        assert len(children) >= 6, children  # the services it started
+
+        # the report, written and mailed (html + text + inline charts)
+        assert "Thoth SLO report" in (out / "report.html").read_text()
+        mails = sorted((out / "mail").glob("*.eml"))
+        assert len(mails) == 1
+        mail = message_from_bytes(mails[0].read_bytes(), policy=policy.default)
+        assert mail["Subject"].startswith("Thoth SLO report ")
+        assert {p.get_content_type() for p in mail.walk()} >= {"text/plain", "text/html",
+                                                               "image/png"}  # fmt: skip
+
+        # the scripted fault becomes an issue
+        github = urls["GitHub stand-in (issues)"]
+
+        def fault_issue() -> bool:
+            issues = json.loads(get(github + "/issues.json"))
+            titles = [i["title"] for repo in issues.values() for i in repo]
+            return any("ThothGraphExporterDown" in title for title in titles)
+
+        wait_for(fault_issue, 150, "the ThothGraphExporterDown issue")
+        assert b"ThothGraphExporterDown" in get(github)
+    finally:
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=90)
+        log.close()
+    output = (tmp_path / "demo.log").read_text()
+    assert code == 0, output
+    assert "stopped everything; no ports left" in output, output
+    assert ready < 90, f"ready after {ready:.0f}s"
+    leftovers = {pid for pid in children if Path(f"/proc/{pid}").exists()}
+    assert not leftovers, leftovers
+    for url in urls.values():
+        if url.startswith("http"):
+            port = int(url.split(":")[2].split("/")[0])
+            with socket.socket() as probe:
+                assert probe.connect_ex(("127.0.0.1", port)) != 0, f"{url} still open"
+    assert os.path.exists(out / "report.html")
