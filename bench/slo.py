@@ -4,9 +4,9 @@ of 1-minute history, and the original thoth slo-reporter's approach on the same 
 60 ratio SLOs (half of them with group_by) over one counter family of 120 series,
 bench_requests_total{service, route, code}, backfilled with promtool:
 
-(1) ours: slo_table plus slo_charts for every SLO through PrometheusSource, the report's own
-    code path: wall time (target <= 10 s) and Prometheus queries (a fixed number per SLO,
-    however many series it covers);
+(1) ours: build_report through PrometheusSource, the report's own code path (table, KPIs and
+    two charts per SLO): wall time (target <= 10 s) and Prometheus queries (a fixed number per
+    SLO, however many series it covers);
 (2) baseline: the original slo-reporter's way: find each SLO's series with /api/v1/series,
     fetch every series' raw counter over the 7-day report window at a 60 s step with
     query_range, and reduce in Python (increase with counter resets, summed per group,
@@ -32,14 +32,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import requests
 
 from bench.common import free_port, print_table, stop, wait_for_http, write_result
-from slo_reporter.compute import Measurement
 from slo_reporter.definitions import SLO
-from slo_reporter.report import slo_charts, slo_table
-from slo_reporter.sources import PrometheusSettings, PrometheusSource, Window
+from slo_reporter.report import Week, build_report
+from slo_reporter.sources import PrometheusSettings, PrometheusSource
 
 END = datetime(2026, 11, 23, tzinfo=UTC)  # Monday 00:00 UTC: the end of ISO week 2026-W47
 STEP = 60  # seconds between samples
@@ -108,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         samples = loaded_samples(url, series)
         clock.say(f"Prometheus ready at {url}, all {samples:,} samples loaded")
 
-        clock.say(f"ours: slo_table + slo_charts for {len(slos)} SLOs ...")
+        clock.say(f"ours: build_report for {len(slos)} SLOs ...")
         ours = run_ours(slos, url)
         clock.say(f"ours: {ours['seconds']:.2f} s, {ours['queries']} queries")
 
@@ -290,57 +288,23 @@ def loaded_samples(url: str, series: int) -> int:
 
 
 def run_ours(slos: list[SLO], url: str) -> dict[str, Any]:
-    """The report's SLO part as build_report makes it: the table, then both charts per SLO."""
-    source = TimedSource(PrometheusSource(PrometheusSettings(url=url)))
+    """The report as ``slo-report`` builds it (build_report: table, KPIs and both charts of every
+    SLO, several SLOs at a time), without the Ceph section."""
+    source = PrometheusSource(PrometheusSettings(url=url))
+    week = Week.last_full(END + timedelta(days=1))
     started = time.perf_counter()
-    table = slo_table(slos, source, END)
-    table_seconds, table_queries = time.perf_counter() - started, source.queries
-    charts = sum(len(slo_charts(slo, source, END)) for slo in slos)
+    built = build_report(slos, source, week, None, datetime.now(UTC))
     seconds = time.perf_counter() - started
+    table = built.slos
     rows = zip(table["slo"], table["group"], table["sli"], strict=True)
-    slis = {(slo, group): float(sli) for slo, group, sli in rows}
     return {
         "seconds": seconds, "queries": source.queries,
         "queries_per_slo": source.queries / len(slos),
-        "table_seconds": table_seconds, "table_queries": table_queries,
-        "charts_seconds": seconds - table_seconds, "charts": charts,
-        "source_seconds": source.seconds, "other_seconds": seconds - source.seconds,
+        "charts": sum(len(pair) for pair in built.charts.values()),
         "rows": len(table),
         "statuses": {str(k): int(v) for k, v in table["status"].value_counts().items()},
-        "slis": slis,
+        "slis": {(slo, group): float(sli) for slo, group, sli in rows},
     }  # fmt: skip
-
-
-class TimedSource:
-    """A PrometheusSource that also adds up the time spent in it (the queries and reading their
-    answers), to split the report time into Prometheus and the rest (pandas, PNG rendering)."""
-
-    def __init__(self, source: PrometheusSource) -> None:
-        self.source = source
-        self.queries = 0
-        self.seconds = 0.0
-
-    def measure(self, slo: SLO, window: Window) -> dict[str, Measurement]:
-        started = time.perf_counter()
-        measured = self.source.measure(slo, window)
-        self._add(started)
-        return measured
-
-    def history(self, slo: SLO, end: datetime, seconds: float) -> pd.DataFrame:
-        started = time.perf_counter()
-        history = self.source.history(slo, end, seconds)
-        self._add(started)
-        return history
-
-    def instant(self, query: str, at: datetime) -> list[tuple[dict[str, str], float]]:
-        started = time.perf_counter()
-        result = self.source.instant(query, at)
-        self._add(started)
-        return result
-
-    def _add(self, started: float) -> None:
-        self.seconds += time.perf_counter() - started
-        self.queries = self.source.queries
 
 
 @dataclass
@@ -429,14 +393,8 @@ def report(result: dict[str, Any]) -> None:
         f"{result['backfill_seconds']:.1f} s",
         ["approach", "covers", "seconds", "HTTP requests", "per SLO"],
         [
-            ["ours", "table (7 d, previous week, 28 d budget) + 2 charts per SLO",
-             ours["seconds"], ours["queries"], ours["queries_per_slo"]],
-            ["  table", "slo_table", ours["table_seconds"], ours["table_queries"], ""],
-            ["  charts", "slo_charts (hourly history, PNG rendering)", ours["charts_seconds"],
-             ours["queries"] - ours["table_queries"], ""],
-            ["  in Prometheus", "queries and reading the answers", ours["source_seconds"], "",
-             ""],
-            ["  the rest", "SLO arithmetic, pandas, PNG rendering", ours["other_seconds"], "", ""],
+            ["ours", f"build_report: 7 d, previous week, 28 d budget, KPIs, {ours['charts']} "
+             "charts", ours["seconds"], ours["queries"], ours["queries_per_slo"]],
             ["baseline", f"7-day SLI of the {baseline['slos_covered']} ratio SLOs only",
              baseline["seconds"], baseline["requests"],
              baseline["requests"] / baseline["slos_covered"]],

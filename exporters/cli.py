@@ -44,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_graph_exporter(commands)
     _add_alert_receiver(commands)
     _add_slo_report(commands)
+    _add_dashboards(commands)
     _add_demo(commands)
     return parser
 
@@ -406,6 +407,29 @@ def _slo_report(args: argparse.Namespace) -> int:
                 if outcome.already_sent else "not sent")  # fmt: skip
         tqdm.write(f"{week.label}: stored {outcome.stored[0]} ({note})")
     return 1 if failed else 0
+
+
+# --- dashboards ------------------------------------------------------------------------------
+
+
+def _add_dashboards(commands: Any) -> None:
+    command = commands.add_parser(
+        "dashboards",
+        help="regenerate the Grafana dashboards (dashboards/*.json)",
+        description="Build the four Grafana dashboards from Python (grafana-foundation-sdk); "
+        "the SLO dashboard comes from the SLO definitions. Import the JSON files in Grafana "
+        "10+ and pick the Prometheus data source for DS_PROMETHEUS.",
+    )
+    command.add_argument("--output-dir", type=Path, help="folder (default: dashboards/)")
+    command.set_defaults(handler=_dashboards)
+
+
+def _dashboards(args: argparse.Namespace) -> int:
+    from dashboards.build import DASHBOARD_DIR, write_all
+
+    for path in write_all(args.output_dir or DASHBOARD_DIR):
+        print(f"wrote {path}")
+    return 0
 
 
 # --- demo ------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ one frozen model. The same definitions drive the weekly report and the burn-rate
 """
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -57,6 +58,16 @@ class PromQLSLI(_Strict):
     events: str | None = Field(None, description="PromQL of the event count, if any")
 
 
+@dataclass(frozen=True)
+class Counters:
+    """An SLI made of two counters: ``counted`` events (bad ones if ``bad``, else good ones)
+    among ``total`` events."""
+
+    counted: str
+    total: str
+    bad: bool
+
+
 class SLI(_Strict):
     ratio: RatioSLI | None = None
     latency: LatencySLI | None = None
@@ -74,6 +85,20 @@ class SLI(_Strict):
                 + (", ".join(given) or "none")
             )
         return self
+
+    @property
+    def counters(self) -> "Counters | None":
+        """The two counters behind a ratio or latency SLI; None for the other kinds."""
+        if self.ratio is not None:
+            counted = self.ratio.bad or self.ratio.good
+            assert counted is not None
+            return Counters(counted, self.ratio.total, bad=self.ratio.bad is not None)
+        if self.latency is not None:
+            latency = self.latency
+            sep = "," if latency.selector else ""
+            good = f'{latency.histogram}_bucket{{{latency.selector}{sep}le="{latency.threshold}"}}'
+            return Counters(good, f"{latency.histogram}_count{{{latency.selector}}}", bad=False)
+        return None
 
     @property
     def kind(self) -> Literal["ratio", "latency", "availability", "promql"]:
@@ -127,17 +152,11 @@ def error_ratio(slo: SLO, window: str) -> str:
     per ``group_by`` value."""
     by = f" by ({slo.group_by})" if slo.group_by else ""
     sli = slo.sli
-    if sli.ratio is not None:
-        total = f"sum{by} (rate({sli.ratio.total}[{window}]))"
-        if sli.ratio.bad is not None:
-            return f"(sum{by} (rate({sli.ratio.bad}[{window}])) / {total})"
-        return f"(1 - sum{by} (rate({sli.ratio.good}[{window}])) / {total})"
-    if sli.latency is not None:
-        latency = sli.latency
-        sep = "," if latency.selector else ""
-        good = f'{latency.histogram}_bucket{{{latency.selector}{sep}le="{latency.threshold}"}}'
-        total = f"{latency.histogram}_count{{{latency.selector}}}"
-        return f"(1 - sum{by} (rate({good}[{window}])) / sum{by} (rate({total}[{window}])))"
+    counters = sli.counters
+    if counters is not None:
+        counted = f"sum{by} (rate({counters.counted}[{window}]))"
+        total = f"sum{by} (rate({counters.total}[{window}]))"
+        return f"({counted} / {total})" if counters.bad else f"(1 - {counted} / {total})"
     if sli.availability is not None:
         return f"(1 - avg{by} (avg_over_time({sli.availability.expr}[{window}])))"
     assert sli.promql is not None

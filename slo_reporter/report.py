@@ -2,9 +2,10 @@
 the report window, the budget period and the previous week), the charts, the KPI section and the
 adviser runs from Ceph."""
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -26,6 +27,7 @@ from slo_reporter.sources import Window
 
 WEEK_SECONDS = 7 * 86400
 CHART_SECONDS = 28 * 86400  # the SLI chart covers four weeks
+WORKERS = 4
 
 
 @dataclass(frozen=True)
@@ -90,16 +92,16 @@ class Report:
 def build_report(
     slos: list[SLO], source: Source, week: Week, adviser: AdviserRuns | None, generated: datetime
 ) -> Report:
-    return Report(
-        week=week,
-        slos=slo_table(slos, source, week.end),
-        kpis=kpi_table(source, week.end),
-        charts={slo.id: slo_charts(slo, source, week.end) for slo in slos},
-        adviser=adviser,
-        generated=generated,
-        queries=source.queries,
-        definitions=slos,
-    )
+    """Every SLO's rows and charts, several SLOs at a time: Prometheus answers queries on all its
+    cores while Python draws the charts of the ones already answered."""
+    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+        rows = pool.map(lambda slo: slo_rows(slo, source, week.end), slos)
+        pairs = pool.map(lambda slo: slo_charts(slo, source, week.end), slos)
+        kpis = kpi_table(source, week.end)
+        table = worst_first(pd.DataFrame([row for group in rows for row in group]))
+        charts = dict(zip((slo.id for slo in slos), pairs, strict=True))
+    return Report(week=week, slos=table, kpis=kpis, charts=charts, adviser=adviser,
+                  generated=generated, queries=source.queries, definitions=slos)  # fmt: skip
 
 
 def slo_charts(slo: SLO, source: Source, end: datetime) -> tuple[Chart, ...]:
@@ -120,31 +122,34 @@ def slo_charts(slo: SLO, source: Source, end: datetime) -> tuple[Chart, ...]:
 
 def slo_table(slos: list[SLO], source: Source, end: datetime) -> pd.DataFrame:
     """One row per SLO and group, worst first."""
+    return worst_first(pd.DataFrame([row for slo in slos for row in slo_rows(slo, source, end)]))
+
+
+def slo_rows(slo: SLO, source: Source, end: datetime) -> list[dict[str, Any]]:
+    """The rows of one SLO: one per group, or one marked "no data" when there is none."""
+    window = Window(end, slo.window)
+    current = source.measure(slo, window)
+    previous = source.measure(slo, window.earlier(WEEK_SECONDS))
+    period = source.measure(slo, Window(end, slo.budget_period))
     rows = []
-    for slo in slos:
-        window = Window(end, slo.window)
-        current = source.measure(slo, window)
-        previous = source.measure(slo, window.earlier(WEEK_SECONDS))
-        period = source.measure(slo, Window(end, slo.budget_period))
-        # An SLO without any data still gets its row, marked "no data".
-        for group in sorted(current.keys() | period.keys()) or [""]:
-            week = evaluate(current.get(group, Measurement(None)), slo.objective, slo.window,
-                            slo.min_events)  # fmt: skip
-            budget = evaluate(period.get(group, Measurement(None)), slo.objective,
-                              slo.budget_period, slo.min_events)  # fmt: skip
-            before = previous.get(group, Measurement(None)).sli
-            change, _ = week_over_week(week.sli, before)
-            rows.append({
-                "slo": slo.id, "service": slo.service, "name": slo.name, "group": group,
-                "objective": slo.objective, "window_seconds": slo.window, "sli": week.sli,
-                "events": week.events, "burn_rate": week.burn_rate,
-                "budget_period_seconds": slo.budget_period, "period_sli": budget.sli,
-                "budget_remaining": budget.budget_remaining,
-                "budget_remaining_minutes": budget.budget_remaining_minutes,
-                "status": status(week, budget), "previous_sli": before, "change": change,
-                "errors": "; ".join(dict.fromkeys(week.errors + budget.errors)),
-            })  # fmt: skip
-    return worst_first(pd.DataFrame(rows))
+    for group in sorted(current.keys() | period.keys()) or [""]:
+        week = evaluate(current.get(group, Measurement(None)), slo.objective, slo.window,
+                        slo.min_events)  # fmt: skip
+        budget = evaluate(period.get(group, Measurement(None)), slo.objective,
+                          slo.budget_period, slo.min_events)  # fmt: skip
+        before = previous.get(group, Measurement(None)).sli
+        change, _ = week_over_week(week.sli, before)
+        rows.append({
+            "slo": slo.id, "service": slo.service, "name": slo.name, "group": group,
+            "objective": slo.objective, "window_seconds": slo.window, "sli": week.sli,
+            "events": week.events, "burn_rate": week.burn_rate,
+            "budget_period_seconds": slo.budget_period, "period_sli": budget.sli,
+            "budget_remaining": budget.budget_remaining,
+            "budget_remaining_minutes": budget.budget_remaining_minutes,
+            "status": status(week, budget), "previous_sli": before, "change": change,
+            "errors": "; ".join(dict.fromkeys(week.errors + budget.errors)),
+        })  # fmt: skip
+    return rows
 
 
 # Knowledge-graph content shown in the report's KPI section: (title, PromQL of one number).

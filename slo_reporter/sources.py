@@ -1,10 +1,13 @@
 """Where the report's numbers come from: Prometheus (or Thanos), queried at the report's end time.
 
-Every SLO costs a fixed number of instant queries — its SLI and its event count over the report
-window, over the same window a week earlier, and over the budget period — however many series
-it covers; ``group_by`` makes Prometheus return one value per group in the same query.
+Every SLO costs a fixed number of queries — two instant queries (its counters, or its SLI and
+event count) over the report window, the same window a week earlier and the budget period, and
+two hourly range queries for the charts — however many series it covers; ``group_by`` makes
+Prometheus return one value per group in the same query.
 """
 
+import math
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,7 +20,7 @@ from urllib3.util.retry import Retry
 
 from exporters.config import Duration
 from slo_reporter.compute import Measurement
-from slo_reporter.definitions import SLO, error_ratio, with_window
+from slo_reporter.definitions import SLO, Counters, error_ratio, with_window
 
 
 class PrometheusSettings(BaseModel):
@@ -72,46 +75,79 @@ class PrometheusSource:
         if settings.ca_file is not None:
             self.client._session.verify = str(settings.ca_file)
         self.queries = 0
+        self._lock = threading.Lock()
+
+    def _count(self) -> None:
+        """Queries may come from several threads at once (see report.build_report)."""
+        with self._lock:
+            self.queries += 1
 
     def instant(self, query: str, at: datetime) -> list[tuple[dict[str, str], float]]:
-        self.queries += 1
+        self._count()
         result: list[dict[str, Any]] = self.client.custom_query(
             query, params={"time": at.timestamp()}, timeout=int(self.timeout)
         )
         return [(item["metric"], float(item["value"][1])) for item in result]
 
     def measure(self, slo: SLO, window: Window) -> dict[str, Measurement]:
-        """The SLI and event count of ``slo`` over ``window``, per group ('' without grouping)."""
-        group = slo.group_by or ""
-        slis = {
-            labels.get(group, ""): value
-            for labels, value in self.instant(f"1 - {error_ratio(slo, window.promql)}", window.end)
-        }
-        if not _counted(slo):
+        """The SLI and event count of ``slo`` over ``window``, per group ('' without grouping).
+
+        Two-counter SLIs cost two queries, the increase of each counter, and their SLI is the
+        ratio of the two (the same number as ``error_ratio``, whose rates share the window, but
+        each counter is read once). A group whose counted counter is absent counted none."""
+        by = f" by ({slo.group_by})" if slo.group_by else ""
+        group, w = slo.group_by or "", window.promql
+        counters = slo.sli.counters
+        if counters is not None:
+            counted, total = (
+                self._grouped(f"sum{by} (increase({selector}[{w}]))", window.end, group)
+                for selector in (counters.counted, counters.total)
+            )
+            return {
+                key: Measurement(_sli(counted.get(key, 0.0), events, counters), events)
+                for key, events in total.items()
+            }
+        slis = self._grouped(f"1 - {error_ratio(slo, w)}", window.end, group)
+        events_query = slo.sli.promql.events if slo.sli.promql is not None else None
+        if events_query is None:
             return {key: Measurement(value) for key, value in slis.items()}
-        events = {
-            labels.get(group, ""): value
-            for labels, value in self.instant(event_count(slo, window.promql), window.end)
-        }
+        events = self._grouped(with_window(events_query, w), window.end, group)
         return {key: Measurement(value, events.get(key, 0.0)) for key, value in slis.items()}
+
+    def _grouped(self, query: str, at: datetime, group: str) -> dict[str, float]:
+        return {labels.get(group, ""): value for labels, value in self.instant(query, at)}
 
     def history(self, slo: SLO, end: datetime, seconds: float) -> pd.DataFrame:
         """Hour by hour over ``seconds`` before ``end``: each group's error ratio and event count
         over that hour (events 1 an hour for kinds without a count). Two range queries; one
         point an hour, enough for a 4-week chart."""
         start = end - timedelta(seconds=seconds)
+        by = f" by ({slo.group_by})" if slo.group_by else ""
         group = slo.group_by or ""
-        ratios = self._range(f"{error_ratio(slo, '1h')}", start, end, group)
-        events = self._range(event_count(slo, "1h"), start, end, group) if _counted(slo) else None
-        frame = ratios.rename(columns={"value": "error_ratio"})
-        if events is None:
+        counters = slo.sli.counters
+        if counters is not None:
+            counted, total = (
+                self._range(f"sum{by} (increase({selector}[1h]))", start, end, group)
+                for selector in (counters.counted, counters.total)
+            )
+            frame = total.rename(columns={"value": "events"}).merge(
+                counted.rename(columns={"value": "counted"}), on=["group", "time"], how="left"
+            )
+            ratios = [1 - _sli(c, n, counters) for c, n in
+                      zip(frame["counted"].fillna(0.0), frame["events"], strict=True)]  # fmt: skip
+            return frame.assign(error_ratio=ratios)[["group", "time", "error_ratio", "events"]]
+        frame = self._range(error_ratio(slo, "1h"), start, end, group)
+        frame = frame.rename(columns={"value": "error_ratio"})
+        events_query = slo.sli.promql.events if slo.sli.promql is not None else None
+        if events_query is None:
             return frame.assign(events=1.0)
+        events = self._range(with_window(events_query, "1h"), start, end, group)
         frame = frame.merge(events.rename(columns={"value": "events"}), on=["group", "time"],
                             how="left")  # fmt: skip
         return frame.fillna({"events": 0.0})
 
     def _range(self, query: str, start: datetime, end: datetime, group: str) -> pd.DataFrame:
-        self.queries += 1
+        self._count()
         result: list[dict[str, Any]] = self.client.custom_query_range(
             query, start_time=start, end_time=end, step="3600", timeout=int(self.timeout)
         )
@@ -123,21 +159,9 @@ class PrometheusSource:
         return pd.DataFrame(rows, columns=["group", "time", "value"])
 
 
-def _counted(slo: SLO) -> bool:
-    return slo.sli.kind in ("ratio", "latency") or (
-        slo.sli.promql is not None and slo.sli.promql.events is not None
-    )
-
-
-def event_count(slo: SLO, window: str) -> str:
-    """PromQL of the number of events behind the SLI over ``window``."""
-    by = f" by ({slo.group_by})" if slo.group_by else ""
-    sli = slo.sli
-    if sli.ratio is not None:
-        return f"sum{by} (increase({sli.ratio.total}[{window}]))"
-    if sli.latency is not None:
-        return (
-            f"sum{by} (increase({sli.latency.histogram}_count{{{sli.latency.selector}}}[{window}]))"
-        )
-    assert sli.promql is not None and sli.promql.events is not None
-    return with_window(sli.promql.events, window)
+def _sli(counted: float, total: float, counters: Counters) -> float:
+    """Good events over all events; NaN (no data) when there were none."""
+    if total <= 0:
+        return math.nan
+    share = counted / total
+    return 1 - share if counters.bad else share

@@ -28,13 +28,14 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import psycopg
 import yaml
 from aiohttp import web
 
 from alerts.github_standin import GitHubStandIn
 from exporters.ceph import S3Settings
 from exporters.config import parse_duration
-from exporters.database import embedded_url, redact, stop_embedded
+from exporters.database import embedded_url, psycopg_url, redact, stop_embedded
 from exporters.demo.history import write_history
 from exporters.knowledge_graph.documents import adviser_documents, upload_adviser_documents
 from exporters.knowledge_graph.seed import build_dataset, seed
@@ -85,7 +86,7 @@ class Stack:
         print(f"[{time.monotonic() - self.started:5.1f}s] {message}", flush=True)
 
     def launch(self, name: str, command: list[str], env: dict[str, str] | None = None) -> None:
-        log = (self.options.out / "logs" / f"{name}.log").open("wb")
+        log = (self.options.out / "logs" / f"{name}.log").open("ab")
         self.cleanups.append(log.close)
         environment = {**os.environ, **(env or {})}
         self.processes[name] = subprocess.Popen(
@@ -111,7 +112,8 @@ def run_demo(options: DemoOptions) -> int:
     _fresh_output(options.out)
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "demo")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "demo")
-    signal.signal(signal.SIGTERM, _interrupt)  # stop cleanly when terminated, too
+    for signum in (signal.SIGINT, signal.SIGTERM):  # also when started with SIGINT ignored (&)
+        signal.signal(signum, _interrupt)
     for noisy in ("werkzeug", "mail.log"):  # the S3 and SMTP servers log every request
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
@@ -179,12 +181,17 @@ def _database(stack: Stack) -> str:
     stack.step("starting the embedded PostgreSQL and seeding it ...")
     url = embedded_url(stack.options.out / "postgres")
     rows = seed(url, stack.options.scale, stack.anchor, reset=True, progress=False)
+    with psycopg.connect(psycopg_url(url), autocommit=True, connect_timeout=10) as connection:
+        connection.execute("VACUUM")  # so that the vacuum-age panels have something to show
     stack.step(f"PostgreSQL ready: {rows} rows at scale {stack.options.scale}")
     return url
 
 
 def _object_store(stack: Stack) -> S3Settings:
-    from moto.server import ThreadedMotoServer
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError:
+        raise DemoError("the demo needs its extras: pip install 'thoth-monitoring[demo]'") from None
 
     stack.step("starting the S3 server and writing adviser documents and backups ...")
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=stack.ports["s3"], verbose=False)
@@ -430,19 +437,30 @@ def _print_table(stack: Stack, url: str) -> None:
 
 
 def _fault_and_wait(stack: Stack) -> None:
-    """Stop the graph-exporter after a while (ThothGraphExporterDown fires and becomes an issue),
-    then report each new issue until Ctrl-C."""
+    """The scripted fault: stop the graph-exporter; once ThothGraphExporterDown has become an
+    issue, start it again so that the alert resolves and the issue is closed. Report every
+    issue change until Ctrl-C."""
     fault_at = time.monotonic() + stack.options.fault_after
-    faulted, seen = False, 0
+    restart = [str(arg) for arg in stack.processes["graph-exporter"].args]  # type: ignore[union-attr]
+    phase = "before"
+    seen: dict[int, tuple[str, str]] = {}
     while True:
-        if not faulted and time.monotonic() >= fault_at:
+        if phase == "before" and time.monotonic() >= fault_at:
             stop(stack.processes["graph-exporter"])
-            faulted = True
+            phase = "down"
             stack.step("scripted fault: graph-exporter stopped; ThothGraphExporterDown will "
                        f"fire after {stack.options.alert_for} and open an issue")  # fmt: skip
-        for issue in _issues(stack)[seen:]:
-            stack.step(f"GitHub stand-in: issue #{issue['number']} {issue['title']}")
-            seen += 1
+        for issue in _issues(stack):
+            state = (issue["state"], issue["title"])
+            if seen.get(issue["number"]) != state:
+                seen[issue["number"]] = state
+                stack.step(f"GitHub stand-in: issue #{issue['number']} {issue['state']}: "
+                           f"{issue['title']}")  # fmt: skip
+                if phase == "down" and "ThothGraphExporterDown" in issue["title"]:
+                    stack.launch("graph-exporter", restart)
+                    phase = "restarted"
+                    stack.step("graph-exporter started again; the alert resolves and the "
+                               "receiver closes the issue")  # fmt: skip
         time.sleep(1)
 
 

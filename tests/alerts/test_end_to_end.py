@@ -18,8 +18,8 @@ import pytest
 import yaml
 from aiohttp import web
 
-from bench.common import free_port, stop, wait_for_http
 from alerts.github_standin import Fault, GitHubStandIn
+from bench.common import free_port, stop, wait_for_http
 from tests.conftest import REPOSITORY
 
 COMMAND = str(Path(sys.executable).with_name("thoth-monitoring"))

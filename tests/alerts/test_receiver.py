@@ -16,10 +16,10 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from alerts.github import GitHubClient
+from alerts.github_standin import Fault, GitHubStandIn
 from alerts.payload import Notification
 from alerts.receiver import Receiver, ReceiverMetrics, ReceiverSettings, make_app
 from alerts.render import Renderer, inert
-from alerts.github_standin import Fault, GitHubStandIn
 
 REPO = "thoth-station/thoth-application"
 TOKEN = "webhook-secret"

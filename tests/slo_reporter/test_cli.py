@@ -1,7 +1,6 @@
 """``thoth-monitoring slo-report`` as a user runs it: rules, --output, backfill, serve, errors;
 and the rendered report in headless Chromium (the README's picture)."""
 
-import os
 import shutil
 import signal
 import subprocess
@@ -13,15 +12,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
-from PIL import Image, ImageChops, ImageStat
+from PIL import Image, ImageStat
 
 from bench.common import free_port, wait_for_http
 from exporters.ceph import S3Settings
 from slo_reporter.report import Week
 from tests.exporters.test_cli import COMMAND, run
-
-REPOSITORY = Path(__file__).resolve().parents[2]
-SCREENSHOT = REPOSITORY / "docs" / "img" / "slo-report.png"
+from tests.screenshots import screenshot
 
 
 def test_rules_command_writes_a_rule_file_promtool_accepts(tmp_path: Path) -> None:
@@ -73,30 +70,9 @@ def test_output_renders_a_standalone_page_that_chromium_shows(
         "https://grafana.example.org/d/thoth-slos/slos?from=1794787200000&amp;to=1795392000000"
         in html
     )
-    png = screenshot(output, tmp_path / "report.png")
-    image = Image.open(png)
+    image = Image.open(screenshot(output.as_uri(), tmp_path / "report.png"))
     assert image.width == 840 and image.height > 1000
     assert ImageStat.Stat(image.convert("L")).stddev[0] > 20  # text and charts, not a blank page
-    if os.environ.get("UPDATE_SCREENSHOTS"):
-        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(png, SCREENSHOT)
-
-
-def screenshot(page: Path, target: Path) -> Path:
-    """Headless Chromium (Debian's `chromium`), cropped to the page's content."""
-    chromium = shutil.which("chromium")
-    assert chromium, "Debian's chromium package is missing: run .ci/system-deps"
-    subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-         f"--screenshot={target}", "--window-size=840,6000", page.as_uri()],
-        check=True, capture_output=True, timeout=120,
-    )  # fmt: skip
-    image = Image.open(target).convert("RGB")
-    background = Image.new("RGB", image.size, image.getpixel((0, image.height - 1)))
-    box = ImageChops.difference(image, background).getbbox()
-    assert box is not None, "Chromium rendered an empty page"
-    image.crop((0, 0, image.width, box[3] + 16)).save(target, optimize=True)
-    return target
 
 
 def test_weeks_backfills_oldest_first_into_the_store(prometheus: str, tmp_path: Path) -> None:

@@ -1,13 +1,14 @@
 """The SLO table of the report, from the real Prometheus of conftest.py: statuses and numbers
 checked against the hand-computed history."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 import pytest
 
 from slo_reporter.definitions import load_slos
-from slo_reporter.report import kpi_table, slo_table
+from slo_reporter.report import Week, kpi_table, slo_table
 from slo_reporter.sources import PrometheusSettings, PrometheusSource
 from tests.slo_reporter.conftest import DOWN, END, STEPS, WEEK_STEPS
 
@@ -51,3 +52,23 @@ def test_kpis_with_week_over_week_change_and_na(prometheus: str) -> None:
     # no CVE series a week ago: n/a (NaN in the frame), never a fake change
     assert all(pd.isna(cves[key]) for key in ("previous", "change", "relative_change"))
     assert pd.isna(kpis["Adviser runs"]["value"])  # no such series in this history
+
+
+def test_weeks_are_iso_weeks_in_the_timezone() -> None:
+    week = Week.parse("2026-W47")
+    assert (week.start.isoformat(), week.end.isoformat()) == (
+        "2026-11-16T00:00:00+00:00", "2026-11-23T00:00:00+00:00"
+    )  # fmt: skip
+    wednesday = datetime(2026, 11, 25, 9, tzinfo=UTC)
+    assert Week.last_full(wednesday).label == "2026-W47"
+    assert Week.last_full(wednesday, back=2).label == "2026-W45"
+    # Monday 00:30 in Prague is still Sunday in UTC: the week that just ended there is W47
+    assert Week.last_full(datetime(2026, 11, 23, 0, 30, tzinfo=UTC), "Europe/Prague").label == (
+        "2026-W47"
+    )
+    assert Week.last_full(datetime(2026, 11, 22, 22, 30, tzinfo=UTC)).label == "2026-W46"
+    # the week summer time ends has 169 hours, Monday to Monday on the wall clock
+    autumn = Week.parse("2026-W43", "Europe/Prague")
+    assert autumn.end.timestamp() - autumn.start.timestamp() == 169 * 3600
+    with pytest.raises(ValueError, match="expected an ISO week such as 2026-W47"):
+        Week.parse("2026-47")

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from slo_reporter.definitions import load_slos
+from slo_reporter.definitions import SLO, load_slos
 from slo_reporter.sources import PrometheusSettings, PrometheusSource, Window
 from tests.slo_reporter.conftest import DOWN, END, STEP, WEEK, WEEK_STEPS
 
@@ -53,3 +53,18 @@ def test_hourly_history_for_the_charts(prometheus: str) -> None:
     assert last_week["error_ratio"].tolist() == pytest.approx([0.05] * len(last_week))
     assert before["error_ratio"].tolist() == pytest.approx([0.02] * len(before))
     assert history["events"].tolist() == pytest.approx([100 * 3600 / STEP] * len(history))
+
+
+def test_a_counter_that_never_appeared_counts_zero_not_no_data(prometheus: str) -> None:
+    """Error counters often appear only with the first error: a service without one is at 100 %."""
+    source = PrometheusSource(PrometheusSettings(url=prometheus))
+    slo = SLO.model_validate({
+        "service": "user-api", "name": "gateway-timeouts", "description": "No 504s.",
+        "objective": 0.99, "sli": {"ratio": {"bad": 'flask_http_request_total{status="504"}',
+                                             "total": "flask_http_request_total"}},
+    })  # fmt: skip
+    week = source.measure(slo, Window(END, WEEK))[""]
+    assert week.sli == 1.0
+    assert week.events == pytest.approx(WEEK_STEPS * 100)
+    history = source.history(slo, END, WEEK)
+    assert set(history["error_ratio"]) == {0.0}

@@ -1,0 +1,105 @@
+"""What the stack really produces, for the tests that check alert rules and dashboards use only
+metrics that exist: every exporter of ours run for real (a seeded knowledge graph, a watched
+database, an S3 bucket with a backup), the recording rules, and the few names from outside."""
+
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import boto3
+import yaml
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import generate_latest
+
+from alerts.receiver import ReceiverMetrics
+from exporters.graph_exporter import GraphExporter, GraphExporterSettings
+from exporters.metrics_exporter import MetricsExporter, MetricsExporterSettings
+from slo_reporter.job import ReporterMetrics
+from tests.conftest import REPOSITORY
+from tests.exporters.health.conftest import MakeDatabase, execute
+from tests.exporters.test_postgres_queries import defined_metrics
+
+RULE_FILES: list[Path] = sorted((REPOSITORY / "alerts" / "rules").glob("*.yaml"))
+# Produced outside this project: Prometheus itself, postgres_exporter's own metrics, and the
+# services the SLOs watch (Argo workflow metrics, the User API's Flask exporter).
+EXTERNAL_METRICS = {"up", "pg_up"}
+EXTERNAL_PREFIXES = ("argo_workflows_", "flask_http_")
+PROMQL_WORDS = {
+    "and", "or", "unless", "by", "without", "on", "ignoring", "group_left", "group_right",
+    "bool", "offset", "inf", "nan",
+}  # fmt: skip
+
+
+def rules() -> list[dict[str, Any]]:
+    return [
+        rule
+        for path in RULE_FILES
+        for group in yaml.safe_load(path.read_text())["groups"]
+        for rule in group["rules"]
+    ]
+
+
+def metric_names(expression: str) -> set[str]:
+    """Metric names in a PromQL expression (label matchers, grouping clauses and function
+    names removed)."""
+    text = re.sub(r"'[^']*'|\"[^\"]*\"", "", expression)
+    text = re.sub(r"\{[^}]*\}|\[[^\]]*\]", " ", text)
+    text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)
+    names = set()
+    for match in re.finditer(r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|[A-Za-z_:][A-Za-z0-9_:]*", text):
+        word = match.group(0)
+        function_call = text[match.end() :].lstrip().startswith("(")
+        if not (word[0].isdigit() or function_call or word.lower() in PROMQL_WORDS):
+            names.add(word)
+    return names
+
+
+def exposed(text: str) -> set[str]:
+    """Sample names, and the names every declared family may have (empty ones included)."""
+    names = {
+        match.group(1)
+        for match in re.finditer(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)[{ ]", text, re.MULTILINE)
+    }
+    for name, kind in re.findall(r"^# TYPE (\S+) (\S+)$", text, re.MULTILINE):
+        names |= {name, f"{name}_total"} if kind == "counter" else {name}
+    return names
+
+
+async def produced_metrics(
+    seeded_url: str, s3_endpoint: str, health_database: MakeDatabase
+) -> set[str]:
+    """Run both exporters once, take every name the stack's components expose, and add the
+    postgres_exporter queries, the recording rules and ``EXTERNAL_METRICS``."""
+    bucket = f"produced-{uuid.uuid4().hex[:8]}"  # one per call: callers share the S3 server
+    s3 = {"endpoint_url": s3_endpoint, "bucket": bucket, "deployment": "test"}
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    client.create_bucket(Bucket=bucket)
+    client.put_object(Bucket=bucket, Key="data/test/graph-backup/pg_dump-26-11-20-01-00-00")
+    content = MetricsExporter.build(
+        MetricsExporterSettings.model_validate({"database_url": seeded_url, "s3": s3})
+    )
+    await content.collect_once()
+    await content.collector.engine.dispose()
+    watched = health_database("amcheck")
+    execute(
+        watched,
+        "CREATE TABLE t (id int PRIMARY KEY)",
+        "INSERT INTO t SELECT generate_series(1, 1000)",
+        "ANALYZE t",
+    )
+    health = GraphExporter.build(
+        GraphExporterSettings.model_validate({"databases": [watched], "s3": s3})
+    )
+    await health.run_all()
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(health)
+    return (
+        exposed(generate_latest(ReceiverMetrics().registry).decode())
+        | exposed(generate_latest(ReporterMetrics().registry).decode())
+        | exposed(generate_latest(content.registry).decode())
+        | exposed(generate_latest(registry).decode())
+        | set().union(*defined_metrics().values())
+        | {rule["record"] for rule in rules() if "record" in rule}
+        | EXTERNAL_METRICS
+    )
