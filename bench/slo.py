@@ -35,6 +35,8 @@ import numpy as np
 import requests
 
 from bench.common import free_port, print_table, stop, wait_for_http, write_result
+from exporters.processes import backfill
+from exporters.processes import start_prometheus as start_prometheus_process
 from slo_reporter.definitions import SLO
 from slo_reporter.report import Week, build_report
 from slo_reporter.sources import PrometheusSettings, PrometheusSource
@@ -236,29 +238,11 @@ def write_history(path: Path, seed: int) -> int:
     return series
 
 
-def backfill(promtool: str, history: Path, data: Path) -> None:
-    """Blocks as long as the history (840 h = 5 weeks), as the tests do: fewer, larger blocks
-    load faster and need no compaction."""
-    try:
-        subprocess.run(
-            [promtool, "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=840h",
-             str(history), str(data)], check=True, capture_output=True, timeout=1800,
-        )  # fmt: skip
-    except subprocess.CalledProcessError as error:
-        stderr = error.stderr.decode(errors="replace")[-2000:]
-        raise SystemExit(f"promtool failed: {stderr}") from error
-
-
 def start_prometheus(binary: str, root: Path) -> tuple["subprocess.Popen[bytes]", str]:
-    """No scrape jobs; a long retention keeps the backfilled blocks (which may lie in the future
-    of the wall clock) from being deleted."""
+    """Prometheus without scrape jobs over the backfilled data, once it is ready."""
     (root / "prometheus.yml").write_text("global: {scrape_interval: 1m}\n")
     port = free_port()
-    process = subprocess.Popen(
-        [binary, f"--config.file={root / 'prometheus.yml'}", f"--storage.tsdb.path={root / 'data'}",
-         "--storage.tsdb.retention.time=10y", f"--web.listen-address=127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    process = start_prometheus_process(binary, root / "prometheus.yml", root / "data", port)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_http(f"{url}/-/ready", 120, process)

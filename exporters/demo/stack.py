@@ -39,7 +39,7 @@ from exporters.database import embedded_url, psycopg_url, redact, stop_embedded
 from exporters.demo.history import write_history
 from exporters.knowledge_graph.documents import adviser_documents, upload_adviser_documents
 from exporters.knowledge_graph.seed import build_dataset, seed
-from exporters.processes import free_port, stop, wait_for_http
+from exporters.processes import backfill, free_port, prometheus_command, stop, wait_for_http
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 DEFAULT_PORTS = {"prometheus": 9090, "alertmanager": 9093, "postgres-exporter": 9187,
@@ -314,12 +314,8 @@ class _Backfill(threading.Thread):
         instance = f"127.0.0.1:{self.stack.ports['metrics-exporter']}"
         try:
             samples = write_history(history, end, instance)
-            subprocess.run(
-                [self.promtool, "tsdb", "create-blocks-from", "openmetrics",
-                 "--max-block-duration=840h", str(history), str(out / "prometheus")],
-                check=True, capture_output=True, timeout=300,
-            )  # fmt: skip
-        except (OSError, subprocess.SubprocessError) as error:
+            backfill(self.promtool, history, out / "prometheus", timeout=300)
+        except (OSError, RuntimeError, subprocess.SubprocessError) as error:
             self.error = DemoError(f"backfilling Prometheus failed: {error}")
             return
         finally:
@@ -347,12 +343,13 @@ def _prometheus(stack: Stack, binaries: dict[str, str]) -> None:
         ],
     }  # fmt: skip
     (out / "prometheus.yml").write_text(yaml.safe_dump(config))
-    stack.launch(
-        "prometheus",
-        [binaries["prometheus"], f"--config.file={out / 'prometheus.yml'}",
-         f"--storage.tsdb.path={out / 'prometheus'}", "--storage.tsdb.retention.time=10y",
-         f"--web.listen-address=127.0.0.1:{stack.ports['prometheus']}"],
-    )  # fmt: skip
+    command = prometheus_command(
+        binaries["prometheus"],
+        out / "prometheus.yml",
+        out / "prometheus",
+        stack.ports["prometheus"],
+    )
+    stack.launch("prometheus", command)
 
 
 def _shortened(path: Path, folder: Path, cap: str) -> Path:

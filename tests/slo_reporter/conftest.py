@@ -2,7 +2,6 @@
 create-blocks-from openmetrics``; tests work out every expected number by hand from it."""
 
 import shutil
-import subprocess
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -16,6 +15,7 @@ from exporters.ceph import S3Settings
 from exporters.knowledge_graph import models as m
 from exporters.knowledge_graph.documents import adviser_documents, upload_adviser_documents
 from exporters.knowledge_graph.seed import build_dataset
+from exporters.processes import backfill, start_prometheus
 from slo_reporter.report import Week
 
 END = datetime(2026, 11, 23, tzinfo=UTC)  # Monday 00:00 UTC: the end of ISO week 2026-W47
@@ -78,18 +78,10 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     (root / "history.om").write_text(history())
     promtool, binary = shutil.which("promtool"), shutil.which("prometheus")
     assert promtool and binary, "Debian's prometheus package is missing: run .ci/system-deps"
-    subprocess.run(
-        [promtool, "tsdb", "create-blocks-from", "openmetrics", "--max-block-duration=840h",
-         str(root / "history.om"),
-         str(root / "data")], check=True, capture_output=True, timeout=300,
-    )  # fmt: skip
+    backfill(promtool, root / "history.om", root / "data", timeout=300)
     (root / "prometheus.yml").write_text("global: {scrape_interval: 1m}\n")
     port = free_port()
-    process = subprocess.Popen(
-        [binary, f"--config.file={root / 'prometheus.yml'}", f"--storage.tsdb.path={root / 'data'}",
-         "--storage.tsdb.retention.time=10y", f"--web.listen-address=127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    process = start_prometheus(binary, root / "prometheus.yml", root / "data", port)
     try:
         wait_for_http(f"http://127.0.0.1:{port}/-/ready", 60, process)
         yield f"http://127.0.0.1:{port}"
