@@ -37,7 +37,8 @@ def percent(value: Any, digits: int = 2) -> str:
 
 def points(value: Any) -> str:
     """A change of a ratio, in percentage points."""
-    return "n/a" if _missing(value) else f"{value * 100:+.2f} pp"
+    # adding 0.0 turns a rounded -0.0 into 0.0, so a tiny drop does not show as "-0.00"
+    return "n/a" if _missing(value) else f"{round(value * 100, 2) + 0.0:+.2f} pp"
 
 
 def relative(value: Any) -> str:

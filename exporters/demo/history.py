@@ -3,9 +3,10 @@
 ``slo_reporter/slos.yaml`` read (Argo workflow outcomes and durations, the User API's requests
 and ``up``, the metrics exporter's freshness) and the content gauges of the report's KPI section.
 
-The story it tells, so that the report has something to say: kebechet fails 8 % of its runs in the
-last two weeks (breached), inspection has a six-hour incident last week, the User API is down for
-70 minutes last week (at risk), the solver gets slow (latency breached); the rest is healthy.
+The story it tells, so that the report on the last full week has something to say: kebechet
+fails 10 % of its runs from two weeks before it on (breached), inspection has a six-hour incident
+in it, the User API is down for 70 minutes in it (at risk), the solver is slow (latency
+breached); the rest is healthy.
 """
 
 import math
@@ -36,7 +37,7 @@ def write_history(
             for labels, values in series:
                 name = f"{family}{{{labels}}}" if labels else family
                 late = times[len(times) - len(values) :]  # a series may start late
-                out.writelines(f"{name} {v:.6g} {t}\n" for t, v in zip(late, values, strict=True))
+                out.writelines(f"{name} {v:.12g} {t}\n" for t, v in zip(late, values, strict=True))
                 samples += len(values)
         out.write("# EOF\n")
     return samples
@@ -48,16 +49,20 @@ Series = list[tuple[str, list[float]]]
 def _families(
     times: list[int], end: float, instance: str, step: int, rng: random.Random
 ) -> Iterator[tuple[str, Series]]:
+    # Incidents are placed before the last Monday 00:00 UTC, so that they fall into the week
+    # the report covers, whatever day the demo runs.
+    monday = end - (end - 4 * 86400) % WEEK  # the Unix epoch was a Thursday
+
     def ago(t: int) -> float:
-        return end - t
+        return monday - t
 
     def daily(t: int) -> float:
         """Busier in the (UTC) afternoon."""
         return 1 + 0.5 * math.sin(2 * math.pi * ((t % 86400) / 86400 - 0.25))
 
     def failure_ratio(workflow: str, t: int) -> float:
-        if workflow == "kebechet" and ago(t) < 2 * WEEK:
-            return 0.08
+        if workflow == "kebechet" and ago(t) < 2 * WEEK:  # and on into this week
+            return 0.1
         if workflow == "inspection" and 3 * 86400 <= ago(t) < 3 * 86400 + 6 * 3600:
             return 0.35
         return {"adviser": 0.02, "solver": 0.004, "inspection": 0.015}.get(workflow, 0.01)

@@ -103,6 +103,13 @@ def test_demo_comes_up_files_an_issue_mails_the_report_and_stops_cleanly(tmp_pat
 
         # the report, written and mailed (html + text + inline charts)
         assert "Thoth SLO report" in (out / "report.html").read_text()
+        stored = json.loads(next(out.glob("slo-reports/*/report.json")).read_text())
+        statuses = {(row["slo"], row["group"]): row["status"] for row in stored["slos"]}
+        assert statuses[("workflows-success", "kebechet")] == "breached"  # the demo's story
+        assert statuses[("workflows-latency", "solver")] == "breached"
+        assert statuses[("user-api-availability", "")] == "at_risk"
+        assert statuses[("metrics-exporter-freshness", "")] == "met"
+        assert stored["adviser"]["runs"] > 0
         mails = sorted((out / "mail").glob("*.eml"))
         assert len(mails) == 1
         mail = message_from_bytes(mails[0].read_bytes(), policy=policy.default)

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from slo_reporter.definitions import load_slos
+from slo_reporter.render import duration, number, percent, points, relative
 from slo_reporter.report import Week, kpi_table, slo_table
 from slo_reporter.sources import PrometheusSettings, PrometheusSource
 from tests.slo_reporter.conftest import DOWN, END, STEPS, WEEK_STEPS
@@ -72,3 +73,13 @@ def test_weeks_are_iso_weeks_in_the_timezone() -> None:
     assert autumn.end.timestamp() - autumn.start.timestamp() == 169 * 3600
     with pytest.raises(ValueError, match="expected an ISO week such as 2026-W47"):
         Week.parse("2026-47")
+
+
+def test_numbers_are_formatted_with_their_unit_and_na() -> None:
+    assert (points(-1e-9), points(-0.0069), points(None)) == ("+0.00 pp", "-0.69 pp", "n/a")
+    assert (duration(-4000), duration(65), duration(5), duration(float("nan"))) == (
+        "-2 d 18 h", "1 h 05 min", "5 min", "n/a"
+    )  # fmt: skip
+    assert (percent(0.99512, 3), relative(0.0511), number(1234567.0, signed=True)) == (
+        "99.512%", "+5.11%", "+1,234,567"
+    )  # fmt: skip
