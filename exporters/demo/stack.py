@@ -83,7 +83,9 @@ class Stack:
         return f"http://127.0.0.1:{self.ports[name]}{path}"
 
     def step(self, message: str) -> None:
-        print(f"[{time.monotonic() - self.started:5.1f}s] {message}", flush=True)
+        # one write per line: the backfill thread reports too
+        sys.stdout.write(f"[{time.monotonic() - self.started:5.1f}s] {message}\n")
+        sys.stdout.flush()
 
     def launch(self, name: str, command: list[str], env: dict[str, str] | None = None) -> None:
         log = (self.options.out / "logs" / f"{name}.log").open("ab")
