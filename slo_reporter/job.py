@@ -113,9 +113,10 @@ def run_week(settings: ReportSettings, week: Week, send_mail: bool, force: bool 
         raise ValueError("sending needs a mail section in the configuration")
     report = build(settings, week)
     store = settings.report_store()
+    text = render_text(report, settings.grafana_url)
     files = (
         ("report.html", render_html(report, settings.grafana_url, "inline"), "text/html"),
-        ("report.txt", render_text(report, settings.grafana_url), "text/plain"),
+        ("report.txt", text, "text/plain"),
         ("report.csv", render_csv(report), "text/csv"),
         ("report.json", render_json(report), "application/json"),
     )
@@ -126,10 +127,8 @@ def run_week(settings: ReportSettings, week: Week, send_mail: bool, force: bool 
     if store.get(week.label, SENT_MARKER) is not None and not force:
         log.info("event=already_sent week=%s", week.label)
         return Outcome(week.label, stored, False, subject(report), already_sent=True)
-    message = build_message(
-        report, settings.mail, subject(report), render_text(report, settings.grafana_url),
-        render_html(report, settings.grafana_url, "cid"),
-    )  # fmt: skip
+    html = render_html(report, settings.grafana_url, "cid")
+    message = build_message(report, settings.mail, subject(report), text, html)
     try:
         send(message, settings.mail)
     except Exception as error:

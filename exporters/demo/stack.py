@@ -241,9 +241,13 @@ def _services(stack: Stack, url: str, s3: S3Settings, binaries: dict[str, str]) 
          f"--extend.query-path={REPOSITORY / 'exporters' / 'postgres' / 'queries.yaml'}"],
         {"DATA_SOURCE_NAME": url},
     )  # fmt: skip
+    alertmanager = alertmanager_config(
+        stack.url("alert-receiver", "/alerts"), out / "webhook-token", out / "alertmanager.yml",
+        {"group_wait": "5s", "group_interval": "30s"},
+    )  # fmt: skip
     stack.launch(
         "alertmanager",
-        [binaries["prometheus-alertmanager"], f"--config.file={_alertmanager_config(stack)}",
+        [binaries["prometheus-alertmanager"], f"--config.file={alertmanager}",
          f"--storage.path={out / 'alertmanager'}", "--cluster.listen-address=",
          f"--web.listen-address=127.0.0.1:{stack.ports['alertmanager']}"],
     )  # fmt: skip
@@ -287,17 +291,18 @@ def _smtp_catcher(stack: Stack) -> None:
     stack.cleanups.append(controller.stop)
 
 
-def _alertmanager_config(stack: Stack) -> Path:
+def alertmanager_config(
+    receiver_url: str, token_file: Path, destination: Path, timers: dict[str, str]
+) -> Path:
+    """Our Alertmanager configuration sending to ``receiver_url``, with shorter ``timers``
+    (group_wait, group_interval, ...) so that notifications come while someone watches."""
     config = yaml.safe_load((REPOSITORY / "alerts" / "alertmanager.yml").read_text())
-    config["route"] |= {"group_wait": "5s", "group_interval": "30s"}
+    config["route"] |= timers
     webhook = config["receivers"][0]["webhook_configs"][0]
-    webhook["url"] = stack.url("alert-receiver", "/alerts")
-    webhook["http_config"]["authorization"]["credentials_file"] = str(
-        stack.options.out / "webhook-token"
-    )
-    path = stack.options.out / "alertmanager.yml"
-    path.write_text(yaml.safe_dump(config))
-    return path
+    webhook["url"] = receiver_url
+    webhook["http_config"]["authorization"]["credentials_file"] = str(token_file)
+    destination.write_text(yaml.safe_dump(config))
+    return destination
 
 
 class _Backfill(threading.Thread):
@@ -327,7 +332,7 @@ class _Backfill(threading.Thread):
 
 def _prometheus(stack: Stack, binaries: dict[str, str]) -> None:
     out = stack.options.out
-    rules = [_shortened(path, out / "rules", stack.options.alert_for)
+    rules = [shortened_rules(path, out / "rules", stack.options.alert_for)
              for path in sorted((REPOSITORY / "alerts" / "rules").glob("*.yaml"))]  # fmt: skip
     jobs = {"thoth-metrics-exporter": "metrics-exporter", "thoth-graph-exporter": "graph-exporter",
             "postgres-exporter": "postgres-exporter", "thoth-alert-receiver": "alert-receiver",
@@ -354,8 +359,9 @@ def _prometheus(stack: Stack, binaries: dict[str, str]) -> None:
     stack.launch("prometheus", command)
 
 
-def _shortened(path: Path, folder: Path, cap: str) -> Path:
-    """A rule file with every `for:` cut to at most ``cap``, so alerts fire within the demo."""
+def shortened_rules(path: Path, folder: Path, cap: str) -> Path:
+    """A rule file with every `for:` cut to at most ``cap``, so alerts fire while someone
+    watches."""
     limit = parse_duration(cap)
 
     def cut(match: re.Match[str]) -> str:

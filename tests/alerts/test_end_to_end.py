@@ -4,7 +4,6 @@ target that goes down → Alertmanager with our configuration → alert-receiver
 
 import asyncio
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from aiohttp import web
 
 from alerts.github_standin import Fault, GitHubStandIn
 from bench.common import free_port, stop, wait_for_http
+from exporters.demo.stack import alertmanager_config, shortened_rules
 from tests.conftest import REPOSITORY
 
 COMMAND = str(Path(sys.executable).with_name("thoth-monitoring"))
@@ -61,23 +61,6 @@ def binary(name: str) -> str:
     return found
 
 
-def shortened_rules(path: Path, destination: Path) -> Path:
-    """Our rule file with every `for:` cut to 3 seconds."""
-    text = re.sub(r"(?m)^(\s+for:) \S+$", r"\1 3s", path.read_text())
-    destination.write_text(text)
-    return destination
-
-
-def alertmanager_config(receiver_port: int, token_file: Path, destination: Path) -> Path:
-    config = yaml.safe_load((REPOSITORY / "alerts" / "alertmanager.yml").read_text())
-    config["route"] |= {"group_wait": "1s", "group_interval": "2s", "repeat_interval": "1h"}
-    webhook = config["receivers"][0]["webhook_configs"][0]
-    webhook["url"] = f"http://127.0.0.1:{receiver_port}/alerts"
-    webhook["http_config"]["authorization"]["credentials_file"] = str(token_file)
-    destination.write_text(yaml.safe_dump(config))
-    return destination
-
-
 def launch(
     commands: list[tuple[list[str], dict[str, str] | None]], log: IO[bytes]
 ) -> list[subprocess.Popen[bytes]]:
@@ -109,7 +92,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
         "github_url": f"http://127.0.0.1:{github_port}", "bearer_token_file": str(token_file),
         "write_spacing": 0.1, "github_max_retries": 0,
     }))  # fmt: skip
-    rules = shortened_rules(REPOSITORY / "alerts" / "rules" / "stack.yaml", tmp_path / "stack.yaml")
+    rules = shortened_rules(REPOSITORY / "alerts" / "rules" / "stack.yaml", tmp_path, "3s")
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump({
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(rules)],
@@ -119,7 +102,10 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
         "scrape_configs": [{"job_name": "thoth-metrics-exporter",
                             "static_configs": [{"targets": [f"127.0.0.1:{target.port}"]}]}],
     }))  # fmt: skip
-    am_config = alertmanager_config(ports["receiver"], token_file, tmp_path / "alertmanager.yml")
+    am_config = alertmanager_config(
+        f"http://127.0.0.1:{ports['receiver']}/alerts", token_file, tmp_path / "alertmanager.yml",
+        {"group_wait": "1s", "group_interval": "2s", "repeat_interval": "1h"},
+    )  # fmt: skip
     environment = {**os.environ, "GITHUB_TOKEN": github.token}
     log = (tmp_path / "processes.log").open("wb")
     processes = launch(
