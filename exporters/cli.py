@@ -420,9 +420,7 @@ def _slo_report(args: argparse.Namespace) -> int:
             continue
         except PrometheusError as error:  # the next weeks would fail the same way
             return _prometheus_failed(error)
-        note = ("sent" if outcome.sent else "already sent; --force resends"
-                if outcome.already_sent else "not sent")  # fmt: skip
-        tqdm.write(f"{week.label}: stored {outcome.stored[0]} ({note})")
+        tqdm.write(f"{week.label}: stored {outcome.stored[0]} ({outcome.mail})")
     return 1 if failed else 0
 
 
