@@ -138,6 +138,12 @@ def test_failed_send_is_retried_then_reported_and_the_report_kept(
     assert stored(settings, "report.html").startswith(b"<!DOCTYPE html>")
     assert settings.report_store().get(WEEK.label, "sent.json") is None
     assert settings.report_store().get(WEEK.label, "sending.json") is None  # a later run may send
+    handler = Handler()
+    with smtp_server(handler) as port:
+        assert settings.mail is not None
+        mail = settings.mail.model_copy(update={"port": port})
+        assert run_week(settings.model_copy(update={"mail": mail}), WEEK, send_mail=True).sent
+    assert len(handler.received) == 1
 
 
 @pytest.mark.parametrize("security", ["starttls", "ssl"])
