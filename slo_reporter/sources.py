@@ -58,7 +58,7 @@ class Window:
 
 class PrometheusError(Exception):
     """A query Prometheus did not answer: unreachable, failing, or refusing the query
-    (``refused``: it could not parse or run it, so retrying is pointless)."""
+    (``refused``: it rejected the query itself, e.g. invalid PromQL, so retrying is pointless)."""
 
     def __init__(self, query: str, message: str, refused: bool = False, slo: str = "") -> None:
         self.query = query
