@@ -357,6 +357,7 @@ def _slo_report(args: argparse.Namespace) -> int:
     from slo_reporter.job import ReportSettings, SendFailed, run_week, serve, write_html
     from slo_reporter.report import Week
     from slo_reporter.rules import RULES_FILE, render
+    from slo_reporter.sources import PrometheusError, PrometheusSource, refused_queries
 
     settings = _settings(ReportSettings, args)
     if "prometheus_url" in args:
@@ -364,7 +365,18 @@ def _slo_report(args: argparse.Namespace) -> int:
     setup_logging(settings.log_format, args.log_level)
     slos = load_slos(settings.slos)
     if args.check_config:
-        print(f"configuration is valid: {len(slos)} SLOs")
+        try:  # Prometheus parses each SLO's queries when it can be asked
+            refused = refused_queries(PrometheusSource(settings.prometheus), slos)
+        except PrometheusError as error:
+            print(f"configuration is valid: {len(slos)} SLOs; PromQL not checked: {error.message}")
+            return 0
+        for query in refused:
+            print(f"{settings.slos}: {query}", file=sys.stderr)
+        if refused:
+            return 2
+        print(
+            f"configuration is valid: {len(slos)} SLOs, PromQL checked by {settings.prometheus.url}"
+        )
         return 0
     if args.action == "rules":
         output = args.output or RULES_FILE
@@ -390,7 +402,10 @@ def _slo_report(args: argparse.Namespace) -> int:
         if args.send or len(weeks) > 1:
             print("slo-report: --output renders one week and sends nothing", file=sys.stderr)
             return 2
-        report = write_html(settings, weeks[0], args.output)
+        try:
+            report = write_html(settings, weeks[0], args.output)
+        except PrometheusError as error:
+            return _prometheus_failed(error)
         print(f"wrote {args.output}: week {weeks[0].label}, {report.queries} Prometheus queries")
         return 0
     from tqdm import tqdm
@@ -403,10 +418,16 @@ def _slo_report(args: argparse.Namespace) -> int:
             print(f"slo-report {week.label}: {error}", file=sys.stderr)
             failed += 1
             continue
-        note = ("sent" if outcome.sent else "already sent; --force resends"
-                if outcome.already_sent else "not sent")  # fmt: skip
-        tqdm.write(f"{week.label}: stored {outcome.stored[0]} ({note})")
+        except PrometheusError as error:  # the next weeks would fail the same way
+            return _prometheus_failed(error)
+        tqdm.write(f"{week.label}: stored {outcome.stored[0]} ({outcome.mail})")
     return 1 if failed else 0
+
+
+def _prometheus_failed(error: Exception) -> int:
+    """One line saying which SLO, which query and what Prometheus said; exit status 1."""
+    print(f"slo-report: {error}", file=sys.stderr)
+    return 1
 
 
 # --- dashboards ------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from slo_reporter.mail import MailSettings, build_message, send
 from slo_reporter.render import render_csv, render_html, render_json, render_text, subject
 from slo_reporter.report import Report, Week, build_report
 from slo_reporter.sources import PrometheusSettings, PrometheusSource
-from slo_reporter.store import SENT_MARKER, LocalStore, ReportStore, S3Store
+from slo_reporter.store import SENT_MARKER, LocalStore, ReportStore, S3Store, SendInProgress
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +83,18 @@ class Outcome:
     sent: bool
     summary: str  # the e-mail's subject
     already_sent: bool = False
+    sending_elsewhere: str = ""  # another run is sending it: who and since when
+
+    @property
+    def mail(self) -> str:
+        """What became of the e-mail, in a few words."""
+        if self.sent:
+            return "sent"
+        if self.already_sent:
+            return "already sent; --force resends"
+        if self.sending_elsewhere:
+            return f"not sent: {self.sending_elsewhere}"
+        return "not sent"
 
 
 class SendFailed(Exception):
@@ -107,8 +119,9 @@ def write_html(settings: ReportSettings, week: Week, output: Path) -> Report:
 
 def run_week(settings: ReportSettings, week: Week, send_mail: bool, force: bool = False) -> Outcome:
     """Build, store (HTML, CSV, JSON) and, if asked, send once: a ``sent.json`` marker beside the
-    stored report stops a second send unless ``force``. A failed send raises ``SendFailed``
-    after the report is stored."""
+    stored report stops a second send unless ``force``, and the store's send lock makes check,
+    send and marker one step, so of runs racing exactly one sends. A failed send raises
+    ``SendFailed`` after the report is stored."""
     if send_mail and settings.mail is None:
         raise ValueError("sending needs a mail section in the configuration")
     report = build(settings, week)
@@ -124,18 +137,25 @@ def run_week(settings: ReportSettings, week: Week, send_mail: bool, force: bool 
     if not send_mail:
         return Outcome(week.label, stored, False, subject(report))
     assert settings.mail is not None
-    if store.get(week.label, SENT_MARKER) is not None and not force:
-        log.info("event=already_sent week=%s", week.label)
-        return Outcome(week.label, stored, False, subject(report), already_sent=True)
-    html = render_html(report, settings.grafana_url, "cid")
-    message = build_message(report, settings.mail, subject(report), text, html)
     try:
-        send(message, settings.mail)
-    except Exception as error:
-        raise SendFailed(f"report stored at {stored[0]}, but sending failed: {error!r}") from error
-    marker = {"sent": datetime.now(UTC).isoformat(), "message_id": message["Message-ID"],
-              "to": settings.mail.to, "cc": settings.mail.cc}  # fmt: skip
-    store.put(week.label, SENT_MARKER, json.dumps(marker).encode(), "application/json")
+        with store.sending(week.label, force):
+            if store.get(week.label, SENT_MARKER) is not None and not force:
+                log.info("event=already_sent week=%s", week.label)
+                return Outcome(week.label, stored, False, subject(report), already_sent=True)
+            html = render_html(report, settings.grafana_url, "cid")
+            message = build_message(report, settings.mail, subject(report), text, html)
+            try:
+                send(message, settings.mail)
+            except Exception as error:
+                raise SendFailed(
+                    f"report stored at {stored[0]}, but sending failed: {error!r}"
+                ) from error
+            marker = {"sent": datetime.now(UTC).isoformat(), "message_id": message["Message-ID"],
+                      "to": settings.mail.to, "cc": settings.mail.cc}  # fmt: skip
+            store.put(week.label, SENT_MARKER, json.dumps(marker).encode(), "application/json")
+    except SendInProgress as error:
+        log.info("event=send_in_progress week=%s holder=%r", week.label, str(error))
+        return Outcome(week.label, stored, False, subject(report), sending_elsewhere=str(error))
     return Outcome(week.label, stored, True, subject(report))
 
 
