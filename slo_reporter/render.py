@@ -16,8 +16,8 @@ import css_inline
 import jinja2
 import pandas as pd
 
-from slo_reporter.adviser import by_integration, recommendation_types, top_errors
-from slo_reporter.report import Report
+from slo_reporter.adviser import AdviserRuns, by_integration, recommendation_types, top_errors
+from slo_reporter.report import Report, Unavailable
 
 TEMPLATES = Path(__file__).with_name("templates")
 SLO_DASHBOARD_UID = "thoth-slos"
@@ -97,7 +97,6 @@ def grafana_link(grafana_url: str, report: Report, slo_id: str | None = None) ->
 
 
 def _context(report: Report, grafana_url: str | None) -> dict[str, Any]:
-    adviser = report.adviser
     return {
         "report": report,
         "week": report.week,
@@ -108,23 +107,32 @@ def _context(report: Report, grafana_url: str | None) -> dict[str, Any]:
         "grafana": (lambda slo_id=None: grafana_link(grafana_url, report, slo_id))
         if grafana_url
         else None,
-        "adviser": None
-        if adviser is None
-        else {
-            "runs": len(adviser.runs),
-            "errors": int(adviser.runs["error"].sum()) if len(adviser.runs) else 0,
-            "unreadable": adviser.unreadable,
-            "integrations": by_integration(adviser.runs).to_dict("records"),
-            "top_errors": top_errors(adviser.runs).to_dict("records"),
-            "recommendation_types": recommendation_types(adviser.runs).to_dict("records"),
-        },
+        "adviser": _adviser(report.adviser),
+    }
+
+
+def _adviser(adviser: AdviserRuns | Unavailable | None) -> dict[str, Any] | None:
+    """The adviser section's numbers; ``unavailable`` holds the reason when Ceph failed."""
+    if adviser is None:
+        return None
+    if isinstance(adviser, Unavailable):
+        return {"unavailable": adviser.reason}
+    return {
+        "unavailable": None,
+        "runs": len(adviser.runs),
+        "errors": int(adviser.runs["error"].sum()) if len(adviser.runs) else 0,
+        "unreadable": adviser.unreadable,
+        "integrations": by_integration(adviser.runs).to_dict("records"),
+        "top_errors": top_errors(adviser.runs).to_dict("records"),
+        "recommendation_types": recommendation_types(adviser.runs).to_dict("records"),
     }
 
 
 def subject(report: Report) -> str:
     counts = report.counts()
     parts = [f"{count} {STATUS_TEXT[name]}" for name, count in counts.items() if count]
-    return f"Thoth SLO report {report.week.label}: " + ", ".join(parts)
+    partial = " (partial: a section is unavailable)" if report.partial else ""
+    return f"Thoth SLO report {report.week.label}: " + ", ".join(parts) + partial
 
 
 def render_html(report: Report, grafana_url: str | None = None, images: Images = "cid") -> str:
@@ -158,6 +166,7 @@ def render_json(report: Report) -> str:
         "end": report.week.end.isoformat(),
         "generated": report.generated.isoformat(),
         "prometheus_queries": report.queries,
+        "partial": report.partial,
         "summary": context["counts"],
         "slos": _plain(context["slos"]),
         "kpis": _plain(context["kpis"]),

@@ -2,6 +2,7 @@
 the report window, the budget period and the previous week), the charts, the KPI section and the
 adviser runs from Ceph."""
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -9,9 +10,11 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+from botocore.exceptions import BotoCoreError, ClientError
 
+from exporters.ceph import S3Settings
 from slo_reporter import charts
-from slo_reporter.adviser import AdviserRuns
+from slo_reporter.adviser import AdviserRuns, read_adviser_runs
 from slo_reporter.compute import (
     STATUS_ORDER,
     Measurement,
@@ -24,6 +27,8 @@ from slo_reporter.compute import (
 )
 from slo_reporter.definitions import SLO
 from slo_reporter.sources import Window
+
+log = logging.getLogger(__name__)
 
 WEEK_SECONDS = 7 * 86400
 CHART_SECONDS = 28 * 86400  # the SLI chart covers four weeks
@@ -73,15 +78,27 @@ class Chart:
 
 
 @dataclass(frozen=True)
+class Unavailable:
+    """An optional section that could not be built this time, and why."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
 class Report:
     week: Week
     slos: pd.DataFrame
     kpis: pd.DataFrame
     charts: dict[str, tuple[Chart, ...]]  # SLO id → (SLI, budget burn-down), () without data
-    adviser: AdviserRuns | None  # None: Ceph not configured
+    adviser: AdviserRuns | Unavailable | None  # None: Ceph not configured
     generated: datetime
     queries: int = 0
     definitions: list[SLO] = field(default_factory=list)
+
+    @property
+    def partial(self) -> bool:
+        """Whether an optional section is missing (the SLO table is never optional)."""
+        return isinstance(self.adviser, Unavailable)
 
     def counts(self) -> dict[str, int]:
         """How many SLO rows have each status."""
@@ -89,8 +106,22 @@ class Report:
         return {name: int(counts.get(name, 0)) for name in STATUS_ORDER}
 
 
+def adviser_section(settings: S3Settings, week: Week) -> AdviserRuns | Unavailable:
+    """The week's adviser runs, or why Ceph could not give them: an S3 outage leaves this
+    optional section out, not the whole report."""
+    try:
+        return read_adviser_runs(settings, week.start, week.end)
+    except (BotoCoreError, ClientError) as error:
+        log.warning("event=section_unavailable section=adviser error=%r", error)
+        return Unavailable(f"Ceph ({settings.endpoint_url}) could not be read: {error}")
+
+
 def build_report(
-    slos: list[SLO], source: Source, week: Week, adviser: AdviserRuns | None, generated: datetime
+    slos: list[SLO],
+    source: Source,
+    week: Week,
+    adviser: AdviserRuns | Unavailable | None,
+    generated: datetime,
 ) -> Report:
     """Every SLO's rows and charts, several SLOs at a time: Prometheus answers queries on all its
     cores while Python draws the charts of the ones already answered."""
