@@ -109,15 +109,22 @@ def worst_first(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def rolling_sli(history: pd.DataFrame, hours: int = 24) -> pd.DataFrame:
-    """Per group, the SLI over the trailing ``hours`` at each hour, weighting every hour by its
-    events: 1 - sum(error ratio x events) / sum(events). Columns group, time, sli."""
+def rolling_sli(history: pd.DataFrame, since: pd.Timestamp, hours: int = 24) -> pd.DataFrame:
+    """Per group, at each hour after ``since``, the SLI over the ``hours`` before it, weighting
+    every hour by its events: 1 - sum(error ratio x events) / sum(events). The windows are
+    clock time, so a missing hour is not replaced by an older one; ``history`` must begin
+    ``hours`` before ``since`` for the first points to cover whole windows. Columns group, time,
+    sli."""
     frames = []
     for group, rows in history.sort_values("time").groupby("group", sort=True):
-        bad = (rows["error_ratio"] * rows["events"]).rolling(hours, min_periods=1).sum()
-        total = rows["events"].rolling(hours, min_periods=1).sum()
-        sli = (1 - bad / total).where(total > 0)
-        frames.append(pd.DataFrame({"group": group, "time": rows["time"], "sli": sli}))
+        sums = pd.DataFrame(
+            {"bad": (rows["error_ratio"] * rows["events"]).to_numpy(),
+             "total": rows["events"].to_numpy()},
+            index=pd.DatetimeIndex(rows["time"]),
+        ).rolling(pd.Timedelta(hours=hours)).sum()  # fmt: skip
+        sli = (1 - sums["bad"] / sums["total"]).where(sums["total"] > 0)
+        kept = sli[sli.index > since]
+        frames.append(pd.DataFrame({"group": group, "time": kept.index, "sli": kept.to_numpy()}))
     return pd.concat(frames, ignore_index=True) if frames else _empty("sli")
 
 

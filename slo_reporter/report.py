@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 WEEK_SECONDS = 7 * 86400
 CHART_SECONDS = 28 * 86400  # the SLI chart covers four weeks
+SLI_HOURS = 24  # each point of the SLI chart is the SLI over the 24 hours before it
 WORKERS = 4
 
 
@@ -51,6 +52,14 @@ class Week:
             raise ValueError(f"week {label!r}: expected an ISO week such as 2026-W47") from None
         start = monday.replace(tzinfo=ZoneInfo(timezone))
         return cls(f"{start:%G-W%V}", start, start + timedelta(days=7))
+
+    @property
+    def seconds(self) -> float:
+        """The week's real length: 167 or 169 hours in a week with a clock change."""
+        return self.end.timestamp() - self.start.timestamp()
+
+    def previous(self) -> "Week":
+        return Week.parse(f"{self.start - timedelta(days=7):%G-W%V}", str(self.start.tzinfo))
 
     @classmethod
     def last_full(cls, now: datetime, timezone: str = "UTC", back: int = 0) -> "Week":
@@ -126,59 +135,82 @@ def build_report(
     """Every SLO's rows and charts, several SLOs at a time: Prometheus answers queries on all its
     cores while Python draws the charts of the ones already answered."""
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        rows = pool.map(lambda slo: slo_rows(slo, source, week.end), slos)
-        pairs = pool.map(lambda slo: slo_charts(slo, source, week.end), slos)
-        kpis = kpi_table(source, week.end)
+        rows = pool.map(lambda slo: slo_rows(slo, source, week), slos)
+        pairs = pool.map(lambda slo: slo_charts(slo, source, week), slos)
+        kpis = kpi_table(source, week)
         table = worst_first(pd.DataFrame([row for group in rows for row in group]))
         charts = dict(zip((slo.id for slo in slos), pairs, strict=True))
     return Report(week=week, slos=table, kpis=kpis, charts=charts, adviser=adviser,
                   generated=generated, queries=source.queries, definitions=slos)  # fmt: skip
 
 
-def slo_charts(slo: SLO, source: Source, end: datetime) -> tuple[Chart, ...]:
+def slo_charts(slo: SLO, source: Source, week: Week) -> tuple[Chart, ...]:
     """The SLI over the last four weeks (24-hour windows) and the budget burn-down over the
-    budget period, both from one hourly history; none when there is no data."""
-    history = source.history(slo, end, max(CHART_SECONDS, slo.budget_period))
-    if history["error_ratio"].notna().sum() == 0:
+    budget period; none when there is no data."""
+    series = chart_series(slo, source, week.end)
+    if series is None:
         return ()
-    last = pd.Timestamp(end)
-    recent = history[history["time"] > last - pd.Timedelta(seconds=CHART_SECONDS)]
-    period = history[history["time"] > last - pd.Timedelta(seconds=slo.budget_period)]
     sli_title = f"{slo.id}: SLI over 24 h windows, last 28 days"
     budget_title = f"{slo.id}: error budget left, {slo.budget_period / 86400:g}-day period"
-    sli = charts.sli_chart(rolling_sli(recent), slo.objective, sli_title)
-    budget = charts.burndown_chart(budget_burndown(period, slo.objective), budget_title)
+    sli = charts.sli_chart(series[0], slo.objective, sli_title)
+    budget = charts.burndown_chart(series[1], budget_title)
     return Chart(f"{slo.id}-sli", sli_title, sli), Chart(f"{slo.id}-budget", budget_title, budget)
 
 
-def slo_table(slos: list[SLO], source: Source, end: datetime) -> pd.DataFrame:
+def chart_series(
+    slo: SLO, source: Source, end: datetime
+) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """The charts' data, both from one hourly history reaching a day further back than the SLI
+    chart shows, so that its first points are full 24-hour windows too: (24-hour SLI, budget
+    left); None when there is no data."""
+    seconds = max(CHART_SECONDS + SLI_HOURS * 3600, slo.budget_period)
+    history = source.history(slo, end, seconds)
+    if history["error_ratio"].notna().sum() == 0:
+        return None
+    last = pd.Timestamp(end)
+    shown = last - pd.Timedelta(seconds=CHART_SECONDS)
+    period = history[history["time"] > last - pd.Timedelta(seconds=slo.budget_period)]
+    return rolling_sli(history, shown, SLI_HOURS), budget_burndown(period, slo.objective)
+
+
+def slo_table(slos: list[SLO], source: Source, week: Week) -> pd.DataFrame:
     """One row per SLO and group, worst first."""
-    return worst_first(pd.DataFrame([row for slo in slos for row in slo_rows(slo, source, end)]))
+    return worst_first(pd.DataFrame([row for slo in slos for row in slo_rows(slo, source, week)]))
 
 
-def slo_rows(slo: SLO, source: Source, end: datetime) -> list[dict[str, Any]]:
+def report_window(slo: SLO, week: Week) -> Window:
+    """The SLO's report window, ending at the week's end. A 7-day window is the week itself, so
+    it is 167 or 169 hours long in a week with a clock change, never overlapping the week
+    before nor leaving an hour out."""
+    return Window(week.end, week.seconds if slo.window == WEEK_SECONDS else slo.window)
+
+
+def slo_rows(slo: SLO, source: Source, week: Week) -> list[dict[str, Any]]:
     """The rows of one SLO: one per group, or one marked "no data" when there is none."""
-    window = Window(end, slo.window)
+    window, previous_window = report_window(slo, week), report_window(slo, week.previous())
     current = source.measure(slo, window)
-    previous = source.measure(slo, window.earlier(WEEK_SECONDS))
-    period = source.measure(slo, Window(end, slo.budget_period))
+    previous = source.measure(slo, previous_window)
+    period = source.measure(slo, Window(week.end, slo.budget_period))
     rows = []
     for group in sorted(current.keys() | period.keys()) or [""]:
-        week = evaluate(current.get(group, Measurement(None)), slo.objective, slo.window,
-                        slo.min_events)  # fmt: skip
+        this_week = evaluate(current.get(group, Measurement(None)), slo.objective, window.seconds,
+                             slo.min_events)  # fmt: skip
         budget = evaluate(period.get(group, Measurement(None)), slo.objective,
                           slo.budget_period, slo.min_events)  # fmt: skip
-        before = previous.get(group, Measurement(None)).sli
-        change, _ = week_over_week(week.sli, before)
+        before = evaluate(previous.get(group, Measurement(None)), slo.objective,
+                          previous_window.seconds, slo.min_events)  # fmt: skip
+        # a previous week with no data or too few events has no SLI to compare with
+        before_sli = before.sli if before.valid else None
+        change, _ = week_over_week(this_week.sli, before_sli)
         rows.append({
             "slo": slo.id, "service": slo.service, "name": slo.name, "group": group,
-            "objective": slo.objective, "window_seconds": slo.window, "sli": week.sli,
-            "events": week.events, "burn_rate": week.burn_rate,
+            "objective": slo.objective, "window_seconds": window.seconds, "sli": this_week.sli,
+            "events": this_week.events, "burn_rate": this_week.burn_rate,
             "budget_period_seconds": slo.budget_period, "period_sli": budget.sli,
             "budget_remaining": budget.budget_remaining,
             "budget_remaining_minutes": budget.budget_remaining_minutes,
-            "status": status(week, budget), "previous_sli": before, "change": change,
-            "errors": "; ".join(dict.fromkeys(week.errors + budget.errors)),
+            "status": status(this_week, budget), "previous_sli": before_sli, "change": change,
+            "errors": "; ".join(dict.fromkeys(this_week.errors + budget.errors)),
         })  # fmt: skip
     return rows
 
@@ -197,14 +229,13 @@ KPIS = (
 )  # fmt: skip
 
 
-def kpi_table(
-    source: Source, end: datetime, kpis: tuple[tuple[str, str], ...] = KPIS
-) -> pd.DataFrame:
-    """Each KPI now and a week earlier, with the absolute and relative change (None: n/a)."""
+def kpi_table(source: Source, week: Week, kpis: tuple[tuple[str, str], ...] = KPIS) -> pd.DataFrame:
+    """Each KPI at the week's end and at its start, with the absolute and relative change
+    (None: n/a)."""
     rows = []
     for title, query in kpis:
-        now = _single(source.instant(query, end))
-        before = _single(source.instant(query, end - pd.Timedelta(seconds=WEEK_SECONDS)))
+        now = _single(source.instant(query, week.end))
+        before = _single(source.instant(query, week.start))
         change, relative = week_over_week(now, before)
         rows.append({"kpi": title, "value": now, "previous": before, "change": change,
                      "relative_change": relative})  # fmt: skip

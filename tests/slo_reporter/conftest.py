@@ -4,7 +4,9 @@ create-blocks-from openmetrics``; tests work out every expected number by hand f
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -74,8 +76,14 @@ def history() -> str:
 
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("prometheus")
-    (root / "history.om").write_text(history())
+    with serve_history(tmp_path_factory.mktemp("prometheus"), history()) as url:
+        yield url
+
+
+@contextmanager
+def serve_history(root: Path, openmetrics: str) -> Iterator[str]:
+    """A Prometheus serving ``openmetrics`` (backfilled into ``root``); yields its URL."""
+    (root / "history.om").write_text(openmetrics)
     promtool, binary = shutil.which("promtool"), shutil.which("prometheus")
     assert promtool and binary, "Debian's prometheus package is missing: run .ci/system-deps"
     backfill(promtool, root / "history.om", root / "data", timeout=300)

@@ -62,10 +62,13 @@ def test_worst_first_orders_by_status_then_burn_rate() -> None:
     assert list(worst_first(frame)["slo"]) == ["b", "e", "c", "d", "a"]
 
 
+START = pd.Timestamp("2026-11-01", tz="UTC")
+
+
 def hours(*rows: tuple[str, int, float, float]) -> pd.DataFrame:
     """(group, hour, error ratio, events) rows as a history frame."""
     return pd.DataFrame(
-        [(g, pd.Timestamp("2026-11-01", tz="UTC") + pd.Timedelta(hours=h), e, n)
+        [(g, START + pd.Timedelta(hours=h), e, n)
          for g, h, e, n in rows],
         columns=["group", "time", "error_ratio", "events"],
     )  # fmt: skip
@@ -74,11 +77,21 @@ def hours(*rows: tuple[str, int, float, float]) -> pd.DataFrame:
 def test_rolling_sli_weights_hours_by_their_events() -> None:
     history = hours(("a", 0, 0.0, 100), ("a", 1, 0.5, 100), ("a", 2, 0.1, 800),
                     ("b", 0, 0.2, 10), ("b", 1, float("nan"), 0))  # fmt: skip
-    rolling = rolling_sli(history, hours=2)
+    rolling = rolling_sli(history, START - pd.Timedelta(hours=1), hours=2)
     a = rolling[rolling["group"] == "a"]["sli"].tolist()
     assert a == pytest.approx([1.0, 1 - 50 / 200, 1 - (50 + 80) / 900])
     b = rolling[rolling["group"] == "b"]["sli"].tolist()
     assert b[0] == pytest.approx(0.8)
+
+
+def test_rolling_sli_shows_whole_windows_of_clock_hours_only() -> None:
+    # hours 3 and 4 have no data: the window ending at hour 5 holds hour 5 alone, not hour 2
+    history = hours(("a", 0, 0.5, 100), ("a", 1, 0.0, 100), ("a", 2, 0.1, 100),
+                    ("a", 5, 0.2, 100))  # fmt: skip
+    rolling = rolling_sli(history, since=START, hours=2)
+    assert rolling["time"].tolist() == [START + pd.Timedelta(hours=h) for h in (1, 2, 5)]
+    # the first point shown covers hours 0 and 1: the history reaches back a whole window
+    assert rolling["sli"].tolist() == pytest.approx([1 - 50 / 200, 1 - 10 / 200, 0.8])
 
 
 def test_budget_burndown_spends_the_period_budget_hour_by_hour() -> None:
@@ -91,4 +104,4 @@ def test_budget_burndown_spends_the_period_budget_hour_by_hour() -> None:
 
 def test_chart_math_on_no_history_is_empty() -> None:
     empty = hours()
-    assert rolling_sli(empty).empty and budget_burndown(empty, 0.9).empty
+    assert rolling_sli(empty, START).empty and budget_burndown(empty, 0.9).empty

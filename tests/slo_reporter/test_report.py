@@ -1,7 +1,7 @@
 """The SLO table of the report, from the real Prometheus of conftest.py: statuses and numbers
 checked against the hand-computed history."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -9,14 +9,14 @@ import pytest
 
 from slo_reporter.definitions import load_slos
 from slo_reporter.render import duration, number, percent, points, relative
-from slo_reporter.report import Week, kpi_table, slo_table
+from slo_reporter.report import Week, chart_series, kpi_table, slo_table
 from slo_reporter.sources import PrometheusSettings, PrometheusSource
-from tests.slo_reporter.conftest import DOWN, END, STEPS, WEEK_STEPS
+from tests.slo_reporter.conftest import DOWN, END, REPORT_WEEK, STEPS, WEEK_STEPS
 
 
 def test_slo_table_statuses_and_numbers(prometheus: str) -> None:
     source = PrometheusSource(PrometheusSettings(url=prometheus))
-    table = slo_table(load_slos(), source, END)
+    table = slo_table(load_slos(), source, REPORT_WEEK)
     rows: dict[tuple[Any, Any], dict[Any, Any]] = {
         (row["slo"], row["group"]): row for row in table.to_dict("records")
     }
@@ -39,10 +39,44 @@ def test_slo_table_statuses_and_numbers(prometheus: str) -> None:
     assert [row["status"] for row in latency] == ["invalid"]  # no histogram in the history
 
 
+def test_sli_chart_points_are_whole_24_hour_windows_from_the_first(prometheus: str) -> None:
+    """Each point of the SLI chart against Prometheus' own SLI over the 24 hours before it.
+    The chart is placed to begin where the history changes (the error ratio at the start of
+    the last week; the User API down 3 hours before the end): a first point computed from the
+    hours fetched so far (as it was) shows the 1-hour SLI there, not the 24-hour one."""
+    source = PrometheusSource(PrometheusSettings(url=prometheus))
+    slos = {slo.id: slo for slo in load_slos()}
+    counters = slos["user-api-requests"].sli.counters
+    assert counters is not None and counters.bad
+    checks = (
+        # (SLO, PromQL of its 24-hour SLI, the chart shows the points after, tolerance)
+        # hourly increases add up exactly to the 24-hour increase
+        ("user-api-requests", f"1 - sum(increase({counters.counted}[24h]))"
+                              f" / sum(increase({counters.total}[24h]))",
+         END - timedelta(days=7, hours=-11), 1e-9),
+        # Prometheus 2 ranges include both ends, so the 24 hourly averages count the samples
+        # on hour boundaries twice: a difference of about 1e-3 while the API is down
+        ("user-api-availability", 'avg_over_time(up{job="user-api"}[24h])',
+         END - timedelta(hours=3), 2e-3),
+    )  # fmt: skip
+    for slo_id, query, shown, tolerance in checks:
+        series = chart_series(slos[slo_id], source, shown + timedelta(days=28))
+        assert series is not None
+        chart = series[0][series[0]["time"] <= pd.Timestamp(END)]
+        expected = source.client.custom_query_range(
+            query, start_time=shown + timedelta(hours=1), end_time=END, step="3600"
+        )[0]["values"]
+        assert len(chart) == len(expected) == (END - shown) // timedelta(hours=1)
+        assert chart["sli"].tolist() == pytest.approx([float(v) for _, v in expected],
+                                                      abs=tolerance)  # fmt: skip
+        assert chart["time"].tolist() == [pd.Timestamp(float(t), unit="s", tz="UTC")
+                                          for t, _ in expected]  # fmt: skip
+
+
 def test_kpis_with_week_over_week_change_and_na(prometheus: str) -> None:
     source = PrometheusSource(PrometheusSettings(url=prometheus))
     kpis: dict[Any, dict[Any, Any]] = {
-        row["kpi"]: row for row in kpi_table(source, END).to_dict("records")
+        row["kpi"]: row for row in kpi_table(source, REPORT_WEEK).to_dict("records")
     }
     versions = kpis["Python package versions"]
     assert versions["value"] == 1000 + STEPS
