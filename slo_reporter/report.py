@@ -18,6 +18,8 @@ from slo_reporter.adviser import AdviserRuns, read_adviser_runs
 from slo_reporter.compute import (
     STATUS_ORDER,
     Measurement,
+    Status,
+    budget,
     budget_burndown,
     evaluate,
     rolling_sli,
@@ -26,6 +28,7 @@ from slo_reporter.compute import (
     worst_first,
 )
 from slo_reporter.definitions import SLO
+from slo_reporter.rules import BURNS
 from slo_reporter.sources import Window
 
 log = logging.getLogger(__name__)
@@ -99,6 +102,7 @@ class Report:
     slos: pd.DataFrame
     kpis: pd.DataFrame
     charts: dict[str, tuple[Chart, ...]]  # SLO id → (SLI, budget burn-down), () without data
+    alerts: pd.DataFrame  # the burn-rate alerts that fired in the week (see fired_alerts)
     adviser: AdviserRuns | Unavailable | None  # None: Ceph not configured
     generated: datetime
     queries: int = 0
@@ -109,7 +113,7 @@ class Report:
         """Whether an optional section is missing (the SLO table is never optional)."""
         return isinstance(self.adviser, Unavailable)
 
-    def counts(self) -> dict[str, int]:
+    def counts(self) -> dict[Status, int]:
         """How many SLO rows have each status."""
         counts = self.slos["status"].value_counts()
         return {name: int(counts.get(name, 0)) for name in STATUS_ORDER}
@@ -138,9 +142,10 @@ def build_report(
         rows = pool.map(lambda slo: slo_rows(slo, source, week), slos)
         pairs = pool.map(lambda slo: slo_charts(slo, source, week), slos)
         kpis = kpi_table(source, week)
+        alerts = fired_alerts(slos, source, week)
         table = worst_first(pd.DataFrame([row for group in rows for row in group]))
         charts = dict(zip((slo.id for slo in slos), pairs, strict=True))
-    return Report(week=week, slos=table, kpis=kpis, charts=charts, adviser=adviser,
+    return Report(week=week, slos=table, kpis=kpis, charts=charts, alerts=alerts, adviser=adviser,
                   generated=generated, queries=source.queries, definitions=slos)  # fmt: skip
 
 
@@ -152,8 +157,9 @@ def slo_charts(slo: SLO, source: Source, week: Week) -> tuple[Chart, ...]:
         return ()
     sli_title = f"{slo.id}: SLI over 24 h windows, last 28 days"
     budget_title = f"{slo.id}: error budget left, {slo.budget_period / 86400:g}-day period"
-    sli = charts.sli_chart(series[0], slo.objective, sli_title)
-    budget = charts.burndown_chart(series[1], budget_title)
+    span = (week.start, week.end)
+    sli = charts.sli_chart(series[0], slo.objective, sli_title, span)
+    budget = charts.burndown_chart(series[1], budget_title, span)
     return Chart(f"{slo.id}-sli", sli_title, sli), Chart(f"{slo.id}-budget", budget_title, budget)
 
 
@@ -195,24 +201,66 @@ def slo_rows(slo: SLO, source: Source, week: Week) -> list[dict[str, Any]]:
     for group in sorted(current.keys() | period.keys()) or [""]:
         this_week = evaluate(current.get(group, Measurement(None)), slo.objective, window.seconds,
                              slo.min_events)  # fmt: skip
-        budget = evaluate(period.get(group, Measurement(None)), slo.objective,
-                          slo.budget_period, slo.min_events)  # fmt: skip
+        period_result = evaluate(period.get(group, Measurement(None)), slo.objective,
+                                 slo.budget_period, slo.min_events)  # fmt: skip
         before = evaluate(previous.get(group, Measurement(None)), slo.objective,
                           previous_window.seconds, slo.min_events)  # fmt: skip
         # a previous week with no data or too few events has no SLI to compare with
         before_sli = before.sli if before.valid else None
         change, _ = week_over_week(this_week.sli, before_sli)
+        spend = budget(this_week, period_result)
         rows.append({
             "slo": slo.id, "service": slo.service, "name": slo.name, "group": group,
             "objective": slo.objective, "window_seconds": window.seconds, "sli": this_week.sli,
             "events": this_week.events, "burn_rate": this_week.burn_rate,
-            "budget_period_seconds": slo.budget_period, "period_sli": budget.sli,
-            "budget_remaining": budget.budget_remaining,
-            "budget_remaining_minutes": budget.budget_remaining_minutes,
-            "status": status(this_week, budget), "previous_sli": before_sli, "change": change,
-            "errors": "; ".join(dict.fromkeys(this_week.errors + budget.errors)),
+            "budget_period_seconds": slo.budget_period, "period_sli": period_result.sli,
+            "period_events": period_result.events,
+            "budget_remaining": period_result.budget_remaining,
+            "budget_remaining_minutes": period_result.budget_remaining_minutes,
+            "budget_allowed_minutes": spend.allowed_minutes,
+            "budget_allowed_events": spend.allowed_events,
+            "budget_spent_events": spend.spent_events,
+            "week_budget_share": spend.week_share,
+            "budget_exhaustion_seconds": spend.exhaustion_seconds,
+            "status": status(this_week, period_result), "previous_sli": before_sli,
+            "change": change,
+            "errors": "; ".join(dict.fromkeys(this_week.errors + period_result.errors)),
         })  # fmt: skip
     return rows
+
+
+BURN_ALERTS = tuple(dict.fromkeys(alert for alert, *_ in BURNS))
+ALERT_STEP = 60  # seconds: how finely the week is sampled for firing alerts
+ALERT_COLUMNS = ["alert", "severity", "slo", "group", "first", "minutes"]
+
+
+def fired_alerts(slos: list[SLO], source: Source, week: Week) -> pd.DataFrame:
+    """The burn-rate alerts that fired during the week, from Prometheus' ``ALERTS`` series:
+    per alert, SLO and group, the minutes it was firing (sampled every minute, as a graph of
+    ``ALERTS`` shows it) and when it first was. Two queries for all SLOs; severest first."""
+    names = "|".join(BURN_ALERTS)
+    selector = f'ALERTS{{alertstate="firing", alertname=~"{names}"}}'
+    span = f"[{int(week.seconds)}s:{ALERT_STEP}s]"
+    minutes = source.instant(f"count_over_time({selector}{span})", week.end)
+    first_query = f"min_over_time(timestamp({selector}){span})"
+    firsts = {_key(labels): value for labels, value in source.instant(first_query, week.end)}
+    group_by = {slo.id: slo.group_by for slo in slos}
+    rows = []
+    for labels, count in minutes:
+        slo_id = labels.get("slo_id", "")
+        first = max(firsts.get(_key(labels), week.start.timestamp()), week.start.timestamp())
+        rows.append({
+            "alert": labels.get("alertname", ""), "severity": labels.get("severity", ""),
+            "slo": slo_id, "group": labels.get(group_by.get(slo_id) or "", ""),
+            "first": pd.Timestamp(first, unit="s", tz="UTC").tz_convert(week.start.tzinfo),
+            "minutes": count * ALERT_STEP / 60,
+        })  # fmt: skip
+    frame = pd.DataFrame(rows, columns=ALERT_COLUMNS)
+    return frame.sort_values(["severity", "slo", "group", "alert"], ignore_index=True)
+
+
+def _key(labels: dict[str, str]) -> frozenset[tuple[str, str]]:
+    return frozenset(labels.items())
 
 
 # Knowledge-graph content shown in the report's KPI section: (title, PromQL of one number).

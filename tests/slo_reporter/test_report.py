@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from slo_reporter.definitions import load_slos
-from slo_reporter.render import duration, number, percent, points, relative
+from slo_reporter.render import budget_lines, duration, number, percent, points, relative
 from slo_reporter.report import Week, chart_series, kpi_table, slo_table
 from slo_reporter.sources import PrometheusSettings, PrometheusSource
 from tests.slo_reporter.conftest import DOWN, END, REPORT_WEEK, STEPS, WEEK_STEPS
@@ -33,10 +33,43 @@ def test_slo_table_statuses_and_numbers(prometheus: str) -> None:
     assert rows[("workflows-success", "adviser")]["status"] == "breached"
     assert rows[("workflows-success", "solver")]["status"] == "met"
     freshness = rows[("metrics-exporter-freshness", "")]
-    assert (freshness["status"], freshness["errors"]) == ("invalid", "no data")
+    assert (freshness["status"], freshness["errors"]) == ("no_data", "no data")
     assert next(iter(rows.values()))["status"] == "breached"  # worst first
     latency = [row for (slo, _), row in rows.items() if slo == "workflows-latency"]
-    assert [row["status"] for row in latency] == ["invalid"]  # no histogram in the history
+    assert [row["status"] for row in latency] == ["no_data"]  # no histogram in the history
+
+
+def test_error_budget_in_time_events_this_weeks_share_and_exhaustion(prometheus: str) -> None:
+    """By hand from the history: 28 days are 8064 steps, the last 2016 of them this week."""
+    source = PrometheusSource(PrometheusSettings(url=prometheus))
+    table = slo_table(load_slos(), source, REPORT_WEEK)
+    rows: dict[Any, dict[Any, Any]] = {row["slo"]: row for row in table.to_dict("records")}
+    requests = rows["user-api-requests"]  # 100 requests a step; 5 failed this week, 2 before
+    failures = 2016 * 5 + 6048 * 2
+    assert requests["period_events"] == 8064 * 100
+    assert requests["budget_allowed_events"] == pytest.approx(0.01 * 8064 * 100)
+    assert requests["budget_spent_events"] == pytest.approx(failures)
+    assert requests["week_budget_share"] == pytest.approx(2016 * 5 / (0.01 * 8064 * 100))
+    assert pd.isna(requests["budget_exhaustion_seconds"])  # already spent
+    assert requests["budget_allowed_minutes"] == pytest.approx(0.01 * 28 * 1440)
+    assert budget_lines(requests) == [
+        "budget left: -175.0% (overspent by 11 h 46 min; 6 h 43 min allowed per 28 d)",
+        "failures: 22,176 of 8,064 allowed per 28 d",
+        "this week burned 125.0% of it",
+    ]
+    availability = rows["user-api-availability"]  # a sample a step, 20 of them down this week
+    burn_rate = len(DOWN) / (WEEK_STEPS + 1) / 0.005
+    left = 1 - len(DOWN) / (8064 + 1) / 0.005
+    assert availability["burn_rate"] == pytest.approx(burn_rate)
+    assert availability["budget_remaining"] == pytest.approx(left)
+    assert availability["week_budget_share"] == pytest.approx(burn_rate * 7 / 28)
+    exhaustion = left / (burn_rate * 7 / 28) * 7 * 86400  # 7.12 days at this week's rate
+    assert availability["budget_exhaustion_seconds"] == pytest.approx(exhaustion)
+    assert pd.isna(availability["budget_allowed_events"])  # no event count
+    assert budget_lines(availability) == [
+        "budget left: 50.4% (1 h 42 min of 3 h 22 min allowed per 28 d)",
+        "this week burned 49.6% of it; at this rate it runs out in 7 d 02 h",
+    ]
 
 
 def test_sli_chart_points_are_whole_24_hour_windows_from_the_first(prometheus: str) -> None:

@@ -1,5 +1,6 @@
 """The report at its edges, on a Prometheus of its own: the week summer time starts in Prague
-(167 hours), and a previous week with too few events."""
+(167 hours), a previous week with too few events, a week with none, and the burn-rate alerts
+that fired (Prometheus' ALERTS series)."""
 
 from collections.abc import Iterator
 from datetime import timedelta
@@ -9,7 +10,7 @@ import pandas as pd
 import pytest
 
 from slo_reporter.definitions import SLO
-from slo_reporter.report import Week, slo_table
+from slo_reporter.report import Week, fired_alerts, slo_table
 from slo_reporter.sources import PrometheusSettings, PrometheusSource
 from tests.slo_reporter.conftest import serve_history
 
@@ -33,7 +34,25 @@ def history() -> str:
         at = f"{start + i * STEP:.0f}"
         lines.append(f'edge_requests_total{{code="200"}} {i} {at}')
         lines.append(f'edge_requests_total{{code="500"}} {min(max(i - 12, 0), 12)} {at}')
+    lines.append("# TYPE ALERTS gauge")
+    for alert, state, begin, minutes in ALERTS:
+        severity = "critical" if alert.endswith("Fast") else "warning"
+        labels = (f'alertname="{alert}",alertstate="{state}",severity="{severity}",'
+                  f'slo_id="edge-requests"')  # fmt: skip
+        lines.extend(
+            f"ALERTS{{{labels}}} 1 {begin.timestamp() + 60 * m:.0f}" for m in range(minutes)
+        )
     return "\n".join(lines) + "\n# EOF\n"
+
+
+# (alert, state, first sample, minutes): a sample a minute, as a rule evaluated every minute
+ALERTS = (
+    ("ThothSLOBudgetBurnFast", "firing", WEEK.start + timedelta(hours=25), 30),
+    ("ThothSLOBudgetBurnFast", "pending", WEEK.start + timedelta(hours=24, minutes=58), 2),
+    ("ThothSLOBudgetBurnSlow", "firing", FIRST, 30),  # over 90 minutes before the week
+    ("ThothSLOBudgetBurnSlow", "firing", WEEK.start + timedelta(days=3), 150),
+    ("ThothExporterDown", "firing", WEEK.start + timedelta(days=4), 10),  # not a burn rate
+)
 
 
 @pytest.fixture(scope="module")
@@ -68,3 +87,40 @@ def test_change_is_na_when_the_previous_week_had_too_few_events(prometheus: str)
     # the week before holds the history's first 2 hours: 24 + 12 = 36 events, under 100
     assert pd.isna(row["previous_sli"]) and pd.isna(row["change"])
     assert row["status"] == "met"
+
+
+def test_too_few_events_and_no_data_are_two_statuses(prometheus: str) -> None:
+    source = PrometheusSource(PrometheusSettings(url=prometheus))
+    before = slo_table([SLO_], source, WEEK.previous()).to_dict("records")
+    assert [(row["status"], row["errors"]) for row in before] == [
+        ("too_few_events", "too few events (36 < 100)")
+    ]
+    empty = slo_table([SLO_], source, WEEK.previous().previous()).to_dict("records")
+    assert [(row["status"], row["errors"]) for row in empty] == [("no_data", "no data")]
+
+
+def test_burn_rate_alerts_that_fired_in_the_week(prometheus: str) -> None:
+    source = PrometheusSource(PrometheusSettings(url=prometheus))
+    alerts = fired_alerts([SLO_], source, WEEK)
+    assert source.queries == 2  # for every SLO at once
+    rows = alerts.to_dict("records")
+    assert [(row["alert"], row["severity"], row["slo"], row["group"]) for row in rows] == [
+        ("ThothSLOBudgetBurnFast", "critical", "edge-requests", ""),
+        ("ThothSLOBudgetBurnSlow", "warning", "edge-requests", ""),
+    ]
+    assert [row["first"] for row in rows] == [
+        WEEK.start + timedelta(hours=25), WEEK.start + timedelta(days=3)
+    ]  # fmt: skip
+    assert str(rows[0]["first"].tzinfo) == "Europe/Prague"
+    # the minutes Prometheus itself shows each alert firing, a point a minute through the week
+    shown = source.client.custom_query_range(
+        'count by (alertname) (ALERTS{alertstate="firing", alertname=~"ThothSLO.*"})',
+        start_time=WEEK.start + timedelta(minutes=1), end_time=WEEK.end, step="60",
+    )  # fmt: skip
+    minutes = {item["metric"]["alertname"]: len(item["values"]) for item in shown}
+    assert [row["minutes"] for row in rows] == [
+        minutes["ThothSLOBudgetBurnFast"], minutes["ThothSLOBudgetBurnSlow"]
+    ]  # fmt: skip
+    # the samples plus Prometheus' 5-minute look-back (backfilled series end without a
+    # staleness marker)
+    assert minutes == {"ThothSLOBudgetBurnFast": 30 + 5, "ThothSLOBudgetBurnSlow": 150 + 5}
