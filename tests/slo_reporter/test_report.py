@@ -8,7 +8,15 @@ import pandas as pd
 import pytest
 
 from slo_reporter.definitions import load_slos
-from slo_reporter.render import budget_lines, duration, number, percent, points, relative
+from slo_reporter.render import (
+    budget_lines,
+    duration,
+    hours,
+    number,
+    percent,
+    points,
+    relative,
+)
 from slo_reporter.report import Week, chart_series, kpi_table, slo_table
 from slo_reporter.sources import PrometheusSettings, PrometheusSource
 from tests.slo_reporter.conftest import DOWN, END, REPORT_WEEK, STEPS, WEEK_STEPS
@@ -147,6 +155,7 @@ def test_numbers_are_formatted_with_their_unit_and_na() -> None:
     assert (duration(-4000), duration(65), duration(5), duration(float("nan"))) == (
         "-2 d 18 h", "1 h 05 min", "5 min", "n/a"
     )  # fmt: skip
+    assert (hours(7 * 86400), hours(167 * 3600), hours(169 * 3600)) == ("7 d", "167 h", "169 h")
     assert (percent(0.99512, 3), relative(0.0511), number(1234567.0, signed=True)) == (
         "99.512%", "+5.11%", "+1,234,567"
     )  # fmt: skip
