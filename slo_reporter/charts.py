@@ -78,11 +78,11 @@ def _chart(
         return box[3] - (v - low) / (high - low) * (box[3] - box[1])
 
     shaded = max(week[0].timestamp(), start), min(week[1].timestamp(), end)
-    legend: list[tuple[str, str]] = []
-    if shaded[0] < shaded[1]:
+    if shaded[0] < shaded[1]:  # labelled in place: the legend is full with many groups
         draw.rectangle((x(shaded[0]), box[1], x(shaded[1]), box[3]), fill=SHADE,
                        outline=SHADE_EDGE, width=SCALE)  # fmt: skip
-        legend.append(("reported week", SHADE_EDGE))
+        draw.text((x(shaded[1]) - 4 * SCALE, box[1] + 4 * SCALE), "reported week", fill=AXIS,
+                  font=font, anchor="rt")  # fmt: skip
 
     step = _nice_step(high - low)
     decimals = max(0, -math.floor(math.log10(step * 100) + 1e-9))
@@ -97,6 +97,7 @@ def _chart(
         near_edge = min(x(day) - box[0], box[2] - x(day)) < 24 * SCALE  # keep labels inside
         anchor = ("lt" if x(day) - box[0] < box[2] - x(day) else "rt") if near_edge else "mt"
         draw.text((x(day), box[3] + 4 * SCALE), label, fill=AXIS, font=font, anchor=anchor)
+    legend: list[tuple[str, str]] = []
     for index, (group, rows) in enumerate(frame.groupby("group", sort=True)):
         colour = PALETTE[index % len(PALETTE)]
         points = zip(_seconds(rows["time"]), rows[column].to_numpy(dtype=float), strict=True)

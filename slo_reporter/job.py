@@ -185,8 +185,8 @@ async def serve(settings: ReportSettings) -> None:
         else:
             metrics.runs.labels("partial" if outcome.partial else "success").inc()
             metrics.last_success.set(time.time())
-            log.info("event=report_done week=%s stored=%s sent=%s", week.label,
-                     outcome.stored[0], outcome.sent)  # fmt: skip
+            log.info("event=report_done week=%s stored=%s sent=%s partial=%s", week.label,
+                     outcome.stored[0], outcome.sent, outcome.partial)  # fmt: skip
         finally:
             metrics.duration.set(time.monotonic() - started)
             _set_next_run(scheduler, metrics)

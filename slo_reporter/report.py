@@ -1,6 +1,6 @@
 """What a weekly report holds, built from the sources: the SLO table (every SLO and group over
-the report window, the budget period and the previous week), the charts, the KPI section and the
-adviser runs from Ceph."""
+the report window, the budget period and the previous week), the charts, the burn-rate alerts
+that fired, the KPI section and the adviser runs from Ceph."""
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
@@ -62,6 +62,7 @@ class Week:
         return self.end.timestamp() - self.start.timestamp()
 
     def previous(self) -> "Week":
+        """The week before, in the same timezone."""
         return Week.parse(f"{self.start - timedelta(days=7):%G-W%V}", str(self.start.tzinfo))
 
     @classmethod
@@ -237,7 +238,7 @@ ALERT_COLUMNS = ["alert", "severity", "slo", "group", "first", "minutes"]
 def fired_alerts(slos: list[SLO], source: Source, week: Week) -> pd.DataFrame:
     """The burn-rate alerts that fired during the week, from Prometheus' ``ALERTS`` series:
     per alert, SLO and group, the minutes it was firing (sampled every minute, as a graph of
-    ``ALERTS`` shows it) and when it first was. Two queries for all SLOs; severest first."""
+    ``ALERTS`` shows it) and when it first was. Two queries for all SLOs; critical first."""
     names = "|".join(BURN_ALERTS)
     selector = f'ALERTS{{alertstate="firing", alertname=~"{names}"}}'
     span = f"[{int(week.seconds)}s:{ALERT_STEP}s]"
