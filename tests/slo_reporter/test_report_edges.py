@@ -2,15 +2,17 @@
 (167 hours), a previous week with too few events, a week with none, and the burn-rate alerts
 that fired (Prometheus' ALERTS series)."""
 
+import json
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
 import pytest
 
 from slo_reporter.definitions import SLO
-from slo_reporter.report import Week, fired_alerts, slo_table
+from slo_reporter.render import render_html, render_json, render_text
+from slo_reporter.report import Week, build_report, fired_alerts, slo_table
 from slo_reporter.sources import PrometheusSettings, PrometheusSource
 from tests.slo_reporter.conftest import serve_history
 
@@ -124,3 +126,19 @@ def test_burn_rate_alerts_that_fired_in_the_week(prometheus: str) -> None:
     # the samples plus Prometheus' 5-minute look-back (backfilled series end without a
     # staleness marker)
     assert minutes == {"ThothSLOBudgetBurnFast": 30 + 5, "ThothSLOBudgetBurnSlow": 150 + 5}
+
+
+def test_the_text_json_and_html_parts_carry_the_same_alerts_and_window(prometheus: str) -> None:
+    source = PrometheusSource(PrometheusSettings(url=prometheus))
+    report = build_report([SLO_], source, WEEK, None, datetime.now(UTC))
+    text = render_text(report)
+    assert "SLI 167 h: 100.000% (2,004 events), change vs previous week n/a" in text
+    line = "first firing Tue 24 Mar 01:00, firing for 35 min"
+    assert f"- ThothSLOBudgetBurnFast (critical) edge-requests: {line}" in text
+    document = json.loads(render_json(report))
+    assert document["alerts"][0] == {
+        "alert": "ThothSLOBudgetBurnFast", "severity": "critical", "slo": "edge-requests",
+        "group": "", "first": "2026-03-24T01:00:00+01:00", "minutes": 35,
+    }  # fmt: skip
+    html = render_html(report)
+    assert ">Tue 24 Mar 01:00</td>" in html and ">35 min</td>" in html
