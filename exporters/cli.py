@@ -312,6 +312,10 @@ def _alert_receiver(args: argparse.Namespace) -> int:
 
 # --- slo-report --------------------------------------------------------------------------------
 
+# A report stored and sent without an optional section: not a failure to retry (1), but
+# distinct from a complete report (0) so a wrapper or cron mail can tell.
+PARTIAL = 3
+
 
 def _add_slo_report(commands: Any) -> None:
     from slo_reporter.job import DEFAULT_LISTEN
@@ -325,7 +329,10 @@ def _add_slo_report(commands: Any) -> None:
         "<store>/slo-reports/<YYYY-Www>/ and, with --send, e-mail it once (a sent marker "
         "stops a second send unless --force). --output FILE.html only renders the report to a "
         "file. 'serve' builds and sends on --schedule and serves /metrics. 'rules' writes the "
-        "burn-rate rules generated from the SLO definitions.",
+        "burn-rate rules generated from the SLO definitions. Exit status: 0 complete, 1 failed "
+        "(a send after its retries, or the report could not be built), 2 usage or configuration "
+        "error, 3 partial (stored and sent, but an optional section such as the Ceph adviser "
+        "runs was unavailable; the report says why).",
     )
     command.add_argument("action", nargs="?", choices=["serve", "rules"], help="what to do")
     _common_options(command)
@@ -407,10 +414,10 @@ def _slo_report(args: argparse.Namespace) -> int:
         except PrometheusError as error:
             return _prometheus_failed(error)
         print(f"wrote {args.output}: week {weeks[0].label}, {report.queries} Prometheus queries")
-        return 0
+        return PARTIAL if report.partial else 0
     from tqdm import tqdm
 
-    failed = 0
+    failed = partial = 0
     for week in tqdm(weeks, desc="weeks", unit="week", disable=len(weeks) < 2):
         try:
             outcome = run_week(settings, week, args.send, args.force)
@@ -420,8 +427,9 @@ def _slo_report(args: argparse.Namespace) -> int:
             continue
         except PrometheusError as error:  # the next weeks would fail the same way
             return _prometheus_failed(error)
+        partial += outcome.partial
         tqdm.write(f"{week.label}: stored {outcome.stored[0]} ({outcome.mail})")
-    return 1 if failed else 0
+    return 1 if failed else PARTIAL if partial else 0
 
 
 def _prometheus_failed(error: Exception) -> int:

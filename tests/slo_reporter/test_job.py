@@ -65,7 +65,7 @@ def test_report_stored_on_ceph_and_mailed_once(
     assert sorted(mail.recipients) == sorted(TO + CC)
     assert mail.envelope_from == "slo-report@example.org"
     message = mail.message
-    summary = "2 breached, 1 at risk, 2 invalid, 1 met"
+    summary = "2 breached, 1 at risk, 2 no data, 1 met"
     assert message["Subject"] == f"Thoth SLO report 2026-W47: {summary}"
     assert message["To"] == ", ".join(TO) and message["Cc"] == ", ".join(CC)
     assert_mime_structure(message, charts=2 * 3)  # latency and freshness: no data
@@ -74,7 +74,8 @@ def test_report_stored_on_ceph_and_mailed_once(
     rows = list(csv.DictReader(io.StringIO(stored(settings, "report.csv").decode())))
     assert len(rows) == 6 and rows[0]["status"] == "breached"
     document = json.loads(stored(settings, "report.json"))
-    assert document["summary"] == {"breached": 2, "at_risk": 1, "invalid": 2, "met": 1}
+    assert document["summary"] == {"breached": 2, "at_risk": 1, "invalid": 0, "no_data": 2,
+                                   "too_few_events": 0, "met": 1}  # fmt: skip
     requests = next(row for row in document["slos"] if row["slo"] == "user-api-requests")
     assert requests["sli"] == pytest.approx(0.95)
     assert json.loads(stored(settings, "sent.json"))["to"] == TO
