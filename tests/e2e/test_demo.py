@@ -1,11 +1,13 @@
-"""`thoth-monitoring demo` end to end, as a newcomer runs it (with free ports and short timers):
-every printed URL answers, the scripted fault becomes a GitHub issue that is closed once the
+"""`thoth-monitoring demo` end to end, as a newcomer runs it (from a fresh folder with the default
+``--out``, with free ports and short timers): Prometheus loaded every rule group, every printed
+URL answers, the scripted fault becomes a GitHub issue that is closed once the
 fault is over, the report is written and mailed, every dashboard query parses and (but for a
 few that have nothing to show in a fresh demo) returns data, and Ctrl-C leaves no process and no
 port behind."""
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -14,12 +16,22 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from email import message_from_bytes, policy
+from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+import pytest
+import yaml
 
 from dashboards.build import panel_queries
+from exporters.demo.stack import DemoError, check_rules_loaded, rule_files
+from exporters.processes import free_port, start_prometheus, stop, wait_for_http
 from tests.exporters.test_cli import COMMAND
 from tests.screenshots import keep_for_readme, screenshot
+
+# Short timers; the output goes to the default ``demo-out`` in the working directory.
+DEMO_FLAGS = ["--random-ports", "--scrape-interval", "2s", "--alert-for", "5s",
+              "--fault-after", "2"]  # fmt: skip
 
 
 def get(url: str) -> bytes:
@@ -67,6 +79,71 @@ def assert_dashboard_queries_answer(prometheus: str) -> None:
     assert unexpected == [], unexpected
 
 
+def rule_groups() -> int:
+    """The rule groups in the rule files we ship."""
+    return sum(len(yaml.safe_load(path.read_text())["groups"]) for path in rule_files())
+
+
+def assert_rules_loaded(prometheus: str) -> None:
+    loaded = json.loads(get(f"{prometheus}/api/v1/rules"))["data"]["groups"]
+    assert len(loaded) == rule_groups() > 0, [group["file"] for group in loaded]
+
+
+def start_demo(
+    command: str, folder: Path, log: IO[bytes], env: dict[str, str] | None = None
+) -> "subprocess.Popen[bytes]":
+    """The demo run as a user does: from ``folder``, output in its default ``demo-out``."""
+    return subprocess.Popen([command, "demo", *DEMO_FLAGS], cwd=folder, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+
+
+def wait_for_urls(process: "subprocess.Popen[bytes]", out: Path, log: Path) -> dict[str, str]:
+    """The table of URLs the demo printed (it writes it to urls.json too)."""
+    wait_for(lambda: (out / "urls.json").exists() or process.poll() is not None, 120,
+             "the table of URLs")  # fmt: skip
+    assert process.poll() is None, log.read_text()
+    urls: dict[str, str] = json.loads((out / "urls.json").read_text())
+    return urls
+
+
+def interrupt(process: "subprocess.Popen[bytes]") -> None:
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=90)
+
+
+def assert_stopped_cleanly(process: "subprocess.Popen[bytes]", log: Path) -> None:
+    """After Ctrl-C: everything the demo started is stopped and no port is left open."""
+    output = log.read_text()
+    assert process.returncode == 0, output
+    assert "stopped everything; no ports left" in output, output
+
+
+def test_rule_check_fails_loudly_when_prometheus_loaded_fewer_groups(tmp_path: Path) -> None:
+    """The old demo's mistake: a rule_files pattern relative to the working directory, which
+    Prometheus resolves against its configuration's folder, so that it matches nothing."""
+    out = tmp_path / "demo-out"
+    (out / "rules").mkdir(parents=True)
+    stack_rules = (files("alerts") / "rules" / "stack.yaml").read_text()
+    (out / "rules" / "stack.yaml").write_text(stack_rules)
+    written = len(yaml.safe_load(stack_rules)["groups"])
+    config = out / "prometheus.yml"
+    config.write_text(yaml.safe_dump({"rule_files": ["demo-out/rules/*.yaml"]}))
+    binary = shutil.which("prometheus")
+    assert binary, "Debian's prometheus package is missing: run .ci/system-deps"
+    port = free_port()
+    process = start_prometheus(binary, config, out / "prometheus", port)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_for_http(f"{url}/-/ready", 60, process)
+        expected = f"Prometheus loaded 0 rule groups but {written} were written; check rule_files"
+        with pytest.raises(DemoError, match=expected) as raised:
+            check_rules_loaded(url, config, written)
+        assert str(config) in str(raised.value)
+        check_rules_loaded(url, config, 0)  # agrees when the numbers match
+    finally:
+        stop(process)
+
+
 def children_of(pid: int) -> set[int]:
     """Every descendant of ``pid`` (from /proc)."""
     parents: dict[int, int] = {}
@@ -85,18 +162,17 @@ def children_of(pid: int) -> set[int]:
 
 
 def test_demo_comes_up_files_an_issue_mails_the_report_and_stops_cleanly(tmp_path: Path) -> None:
-    out = tmp_path / "demo-out"
-    log = (tmp_path / "demo.log").open("wb")
-    process = subprocess.Popen(
-        [COMMAND, "demo", "--out", str(out), "--random-ports", "--scrape-interval", "2s",
-         "--alert-for", "5s", "--fault-after", "2"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    folder, log_path = tmp_path / "user", tmp_path / "demo.log"
+    folder.mkdir()
+    out = folder / "demo-out"
+    log = log_path.open("wb")
+    process = start_demo(COMMAND, folder, log)
     started = time.monotonic()
     try:
-        urls = wait_for(lambda: (out / "urls.json").exists(), 120, "the table of URLs")
-        urls = json.loads((out / "urls.json").read_text())
+        urls = wait_for_urls(process, out, log_path)
         ready = time.monotonic() - started
+        prometheus = urls["Prometheus"].rsplit("/classic", 1)[0]
+        assert_rules_loaded(prometheus)
         for url in urls.values():
             if url.startswith("http"):
                 get(url)
@@ -134,14 +210,11 @@ def test_demo_comes_up_files_an_issue_mails_the_report_and_stops_cleanly(tmp_pat
         keep_for_readme(screenshot((out / "report.html").as_uri(), tmp_path / "report.png"),
                         "slo-report.png")  # fmt: skip
         wait_for(lambda: fault_issue_state() == "closed", 150, "the issue to be closed")
-        assert_dashboard_queries_answer(urls["Prometheus"].rsplit("/classic", 1)[0])
+        assert_dashboard_queries_answer(prometheus)
     finally:
-        process.send_signal(signal.SIGINT)
-        code = process.wait(timeout=90)
+        interrupt(process)
         log.close()
-    output = (tmp_path / "demo.log").read_text()
-    assert code == 0, output
-    assert "stopped everything; no ports left" in output, output
+    assert_stopped_cleanly(process, log_path)
     assert ready < 90, f"ready after {ready:.0f}s"
     leftovers = {pid for pid in children if Path(f"/proc/{pid}").exists()}
     assert not leftovers, leftovers
