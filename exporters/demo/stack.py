@@ -133,7 +133,7 @@ def run_demo(options: DemoOptions) -> int:
             raise backfill.error
         groups = _prometheus(stack, binaries)
         _wait_ready(stack)
-        check_rules_loaded(stack.url("prometheus"), options.out / "prometheus.yml", groups)
+        _check_rules_loaded(stack.url("prometheus"), options.out / "prometheus.yml", groups)
         _report(stack, s3)
         _launch_slo_report(stack)
         _print_table(stack, url)
@@ -374,7 +374,7 @@ def rule_files() -> list[Traversable]:
     return sorted((f for f in folder.iterdir() if f.name.endswith(".yaml")), key=lambda f: f.name)
 
 
-def check_rules_loaded(prometheus_url: str, config: Path, expected: int) -> None:
+def _check_rules_loaded(prometheus_url: str, config: Path, expected: int) -> None:
     """Prometheus skips a ``rule_files`` pattern that matches nothing without a word; a demo
     without its rules would look healthy and never alert, so count the groups it loaded."""
     try:
