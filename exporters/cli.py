@@ -387,6 +387,7 @@ def _slo_report(args: argparse.Namespace) -> int:
         return 0
     if args.action == "rules":
         output = args.output or RULES_FILE
+        output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(render(slos))
         print(f"wrote {output}: rules for {len(slos)} SLOs")
         return 0
