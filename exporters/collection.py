@@ -64,6 +64,7 @@ class Collector:
     statuses: dict[str, MetricStatus] = field(init=False)
     database_up: bool = field(init=False, default=False)
     generation: int = field(init=False, default=0)
+    _logged_up: bool | None = field(init=False, default=None)  # the state the logs last told
 
     def __post_init__(self) -> None:
         self.statuses = {name: MetricStatus(definition=d) for name, d in self.metrics.items()}
@@ -93,17 +94,19 @@ class Collector:
                 group.create_task(self._metric_loop(name))
 
     async def probe(self) -> bool:
-        """A real round trip to the database; updates ``database_up``."""
+        """A real round trip to the database; updates ``database_up``. The first outcome and
+        every change after it are logged (a database down from the start included)."""
         try:
             async with asyncio.timeout(PROBE_TIMEOUT_SECONDS), self.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
             up = True
         except (TimeoutError, OSError, SQLAlchemyError) as error:
-            if self.database_up:
+            if self._logged_up is not False:
                 log.warning("event=database_down error=%s", _one_line(error))
             up = False
-        if up and not self.database_up:
+        if up and self._logged_up is not True:
             log.info("event=database_up")
+        self._logged_up = up
         self._set_database_up(up)
         return up
 

@@ -1,6 +1,7 @@
 """Collection behaviour against a real server: failures, timeouts, outages, vanishing labels."""
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -200,3 +201,29 @@ async def test_database_outage_keeps_serving_last_values_then_recovers(
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
         await collector.engine.dispose()
+
+
+async def test_database_down_from_the_start_is_logged_once_then_each_change(
+    own_server: tuple[Path, str], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="exporters.collection")
+    data_dir, url = own_server
+    metrics = metric_file(
+        tmp_path, "  test_one:\n    type: gauge\n    help: One.\n    sql: SELECT 1 AS value\n"
+    )
+    await asyncio.to_thread(stop_embedded, data_dir)
+    collector = build(url, metrics).collector
+    try:
+        assert not await collector.probe()
+        assert not await collector.probe()
+        await asyncio.to_thread(embedded_url, data_dir)
+        assert await collector.probe()
+        assert await collector.probe()
+    finally:
+        await collector.engine.dispose()
+    events = [
+        (r.levelname, r.getMessage().split()[0])
+        for r in caplog.records
+        if "event=database_" in r.getMessage()
+    ]
+    assert events == [("WARNING", "event=database_down"), ("INFO", "event=database_up")]
