@@ -13,6 +13,7 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
@@ -213,8 +214,18 @@ def samples_from_rows(
         if value_position is None:
             samples[labels] = Sample(labels, 1.0)
         elif row[value_position] is not None:
-            samples[labels] = Sample(labels, float(row[value_position]))
+            value = _number(row[value_position], definition.value_column)
+            samples[labels] = Sample(labels, value)
     return tuple(sorted(samples.values(), key=lambda sample: sample.labels))
+
+
+def _number(value: object, column: str) -> float:
+    """A sample value from a numeric column (booleans count as 1 and 0). Text is refused even
+    when it looks like a number, so that whether a metric works depends on the column's type,
+    not on the rows of the day; the error names the type only, never the value."""
+    if isinstance(value, int | float | Decimal):
+        return float(value)
+    raise QueryError(f"column {column!r} holds {type(value).__name__} values, expected a number")
 
 
 def _one_line(error: BaseException) -> str:
