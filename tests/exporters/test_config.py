@@ -115,3 +115,43 @@ def test_durations() -> None:
     ]  # fmt: skip
     with pytest.raises(ValueError):
         parse_duration("0s")
+
+
+def test_non_utf8_file_is_refused_with_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "team.yaml"
+    path.write_bytes(
+        "metrics:\n  team_jobs:\n    type: gauge\n    help: Café jobs.\n".encode("latin-1")
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_metric_set([path], 60, 30, frozenset(), include_default=False)
+    assert caught.value.problems == [
+        ("line 4, column 14", "not UTF-8 text (byte 0xe9); save the file as UTF-8")
+    ]
+
+
+def test_duplicate_keys_are_refused_with_both_lines(tmp_path: Path) -> None:
+    error = load(
+        tmp_path,
+        "metrics:\n"
+        "  team_jobs:\n    type: gauge\n    help: Jobs.\n    sql: SELECT 1 AS value\n"
+        "  team_jobs:\n    type: gauge\n    help: Jobs.\n    sql: SELECT 2 AS value\n    sql: x\n",
+    )
+    assert error.problems == [
+        ("line 6, column 3", "invalid YAML: duplicate key 'team_jobs' (first at line 2)")
+    ]
+
+
+def test_duplicate_option_in_a_config_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "exporter.yaml"
+    path.write_text("listen: ':9701'\ninterval: 1m\nlisten: ':9801'\n")
+    with pytest.raises(ConfigError) as caught:
+        load_yaml(path)
+    assert caught.value.problems == [
+        ("line 3, column 1", "invalid YAML: duplicate key 'listen' (first at line 1)")
+    ]
+
+
+def test_merge_keys_may_still_be_overridden(tmp_path: Path) -> None:
+    path = tmp_path / "exporter.yaml"
+    path.write_text("base: &base {interval: 1m, timeout: 5s}\nbloat: {<<: *base, interval: 2h}\n")
+    assert load_yaml(path)["bloat"] == {"interval": "2h", "timeout": "5s"}
