@@ -3,9 +3,13 @@
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from exporters.ceph import DocumentCounter, DocumentCountSettings
+from exporters.collection import Collector
 from exporters.config import ConfigError, load_yaml, parse_duration
-from exporters.metricset import DEFAULT_METRICS_FILE, load_metric_set
+from exporters.exposition import ContentMetrics
+from exporters.metricset import DEFAULT_METRICS_FILE, RESERVED_PREFIXES, load_metric_set
 
 
 def load(tmp_path: Path, text: str, parameters: frozenset[str] = frozenset()) -> ConfigError:
@@ -155,3 +159,28 @@ def test_merge_keys_may_still_be_overridden(tmp_path: Path) -> None:
     path = tmp_path / "exporter.yaml"
     path.write_text("base: &base {interval: 1m, timeout: 5s}\nbloat: {<<: *base, interval: 2h}\n")
     assert load_yaml(path)["bloat"] == {"interval": "2h", "timeout": "5s"}
+
+
+def test_names_of_the_exporters_own_metrics_are_refused(tmp_path: Path) -> None:
+    error = load(
+        tmp_path,
+        "metrics:\n"
+        "  thoth_metrics_exporter_database_up:\n    type: gauge\n    help: x\n    sql: SELECT 1\n"
+        "  thoth_ceph_up:\n    type: gauge\n    help: x\n    sql: SELECT 1\n",
+    )
+    assert error.problems == [
+        ("metrics.thoth_metrics_exporter_database_up.name",
+         "the prefix thoth_metrics_exporter_ is reserved for the exporter's own metrics"),
+        ("metrics.thoth_ceph_up.name",
+         "the prefix thoth_ceph_ is reserved for the exporter's own metrics"),
+    ]  # fmt: skip
+
+
+def test_every_metric_the_exporter_adds_itself_has_a_reserved_prefix() -> None:
+    s3 = DocumentCountSettings(endpoint_url="http://s3", bucket="b", deployment="d")
+    documents = DocumentCounter(None, s3, up=True, last_refresh=1.0)
+    engine = create_async_engine("postgresql+psycopg://")
+    own = ContentMetrics(Collector(engine, {}), documents, "0")
+    names = [family.name for family in own.collect()]
+    assert len(names) > 5
+    assert [name for name in names if not name.startswith(RESERVED_PREFIXES)] == []
