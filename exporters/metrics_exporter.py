@@ -13,12 +13,12 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import generate_latest
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field
 
 from exporters.ceph import DocumentCounter, DocumentCountSettings, make_client
 from exporters.collection import Collector
 from exporters.config import Duration
-from exporters.database import DEFAULT_DATA_DIR, create_engine, resolve_url
+from exporters.database import DEFAULT_DATA_DIR, DatabaseUrl, create_engine, resolve_url
 from exporters.exposition import ContentMetrics, http_server, make_metrics_handler
 from exporters.knowledge_graph.models import ALEMBIC_REVISION
 from exporters.logs import LogFormat
@@ -35,7 +35,7 @@ class MetricsExporterSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     listen: str = DEFAULT_LISTEN
-    database_url: SecretStr | None = None
+    database_url: DatabaseUrl | None = None
     data_dir: Path = DEFAULT_DATA_DIR
     metrics: list[Path] = Field(default_factory=list)
     include_default_metrics: bool = True
