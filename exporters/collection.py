@@ -118,7 +118,9 @@ class Collector:
         async with self._slots:
             started = time.perf_counter()
             try:
-                status.samples = await self._query(definition)
+                status.samples = samples_from_rows(
+                    definition, await self._execute(definition, definition.sql)
+                )
             except QueryError as error:
                 log.warning("event=collection_failed metric=%s error=%s", name, error)
                 status.record(time.perf_counter() - started, self.clock(), str(error))
@@ -126,6 +128,22 @@ class Collector:
                 status.record(time.perf_counter() - started, self.clock())
             finally:
                 self.generation += 1
+
+    async def check_queries(self) -> dict[str, str | None]:
+        """Plan every metric's query with EXPLAIN (which runs nothing), under the same
+        read-only transaction and timeouts as collection; ``{metric: error or None}``."""
+
+        async def check(definition: MetricDefinition) -> str | None:
+            async with self._slots:
+                try:
+                    await self._execute(definition, f"EXPLAIN {definition.sql}")
+                except QueryError as error:
+                    return str(error)
+            return None
+
+        definitions = [status.definition for status in self.statuses.values()]
+        outcomes = await asyncio.gather(*(check(definition) for definition in definitions))
+        return {d.name: outcome for d, outcome in zip(definitions, outcomes, strict=True)}
 
     async def _probe_loop(self) -> None:
         backoff = 1.0
@@ -152,7 +170,11 @@ class Collector:
         else:
             self._available.clear()
 
-    async def _query(self, definition: MetricDefinition) -> tuple[Sample, ...]:
+    async def _execute(
+        self, definition: MetricDefinition, sql: str
+    ) -> tuple[Sequence[str], list[Sequence[Any]]]:
+        """Run ``sql`` (the metric's query, or EXPLAIN of it) with the metric's parameters
+        and timeouts; every failure becomes a QueryError."""
         parameters = {name: self.parameters.get(name) for name in definition.parameters}
         deadline = definition.timeout + CLIENT_GRACE_SECONDS
         conn: AsyncConnection | None = None
@@ -160,7 +182,7 @@ class Collector:
             try:
                 async with asyncio.timeout(deadline):
                     conn = await self.engine.connect()
-                    rows = await _read_only(conn, definition, parameters)
+                    return await _read_only(conn, sql, definition.timeout, parameters)
             except TimeoutError:
                 if conn is not None:
                     await conn.invalidate()
@@ -174,19 +196,18 @@ class Collector:
             raise QueryError(_one_line(error.orig or error)) from None
         except (OSError, SQLAlchemyError) as error:
             raise QueryError(_one_line(error)) from None
-        return samples_from_rows(definition, rows)
 
 
 async def _read_only(
-    conn: AsyncConnection, definition: MetricDefinition, parameters: Mapping[str, Any]
+    conn: AsyncConnection, sql: str, statement_timeout: float, parameters: Mapping[str, Any]
 ) -> tuple[Sequence[str], list[Sequence[Any]]]:
     async with conn.begin():
         await conn.execute(text("SET TRANSACTION READ ONLY"))
         await conn.execute(
             text("SELECT set_config('statement_timeout', :ms, true)"),
-            {"ms": str(int(definition.timeout * 1000))},
+            {"ms": str(int(statement_timeout * 1000))},
         )
-        result = await conn.execute(text(definition.sql), parameters)
+        result = await conn.execute(text(sql), parameters)
         return list(result.keys()), [tuple(row) for row in result.fetchall()]
 
 

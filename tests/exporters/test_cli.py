@@ -172,3 +172,32 @@ def test_once_accepts_a_key_value_dsn_and_never_shows_its_password(seeded_url: s
     assert result.returncode == 0, result.stderr
     assert "thoth_metrics_exporter_database_up 1.0" in result.stdout
     assert "S3cret" not in result.stdout + result.stderr
+
+
+def test_check_config_explains_every_query_when_the_database_answers(
+    seeded_url: str, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        "metrics:\n  team_broken:\n    type: gauge\n    help: Broken.\n"
+        "    sql: SELECT count(*) AS value FROM no_such_table\n"
+    )
+    result = run("metrics-exporter", "--check-config", "--database-url", seeded_url,
+                 "--metrics", str(broken))  # fmt: skip
+    assert result.returncode == 2
+    assert (
+        f'{broken}: metrics.team_broken.sql: relation "no_such_table" does not exist'
+        in result.stderr
+    )
+    assert "1 of 37 queries failed EXPLAIN" in result.stderr
+    assert "query checked with EXPLAIN: thoth_graphdb_cves\n" in result.stdout
+
+
+def test_check_config_says_when_queries_could_not_be_checked() -> None:
+    result = run("metrics-exporter", "--check-config", "--database-url",
+                 "postgresql://nobody:S3cret@127.0.0.1:9/nothing")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "queries not checked: the database (host=127.0.0.1 port=9 dbname=nothing " in (
+        result.stdout
+    )
+    assert "S3cret" not in result.stdout + result.stderr
