@@ -116,7 +116,23 @@ def load_metric_set(
             raise ConfigError(str(path), problems)
     if not metrics:
         raise ConfigError(", ".join(map(str, paths)) or "metric set", [("", "no metrics defined")])
+    _refuse_shared_families(metrics.values())
     return metrics
+
+
+def _refuse_shared_families(definitions: Iterable[MetricDefinition]) -> None:
+    """A counter ``x_total`` and an info ``x_info`` are exposed as family ``x``: a gauge ``x``
+    beside either would repeat the family, and Prometheus rejects such a scrape."""
+    seen: dict[str, MetricDefinition] = {}
+    for definition in definitions:
+        suffix = {"counter": "_total", "info": "_info"}.get(definition.type, "")
+        family = definition.name.removesuffix(suffix) if suffix else definition.name
+        other = seen.setdefault(family, definition)
+        if other is not definition:
+            raise ConfigError(definition.source, [(
+                f"metrics.{definition.name}.name",
+                f"exposed as the same family {family!r} as {other.name} ({other.source})",
+            )])  # fmt: skip
 
 
 def _semantic_problems(

@@ -184,3 +184,19 @@ def test_every_metric_the_exporter_adds_itself_has_a_reserved_prefix() -> None:
     names = [family.name for family in own.collect()]
     assert len(names) > 5
     assert [name for name in names if not name.startswith(RESERVED_PREFIXES)] == []
+
+
+def test_metrics_exposed_under_one_family_name_are_refused(tmp_path: Path) -> None:
+    error = load(
+        tmp_path,
+        "metrics:\n"
+        "  team_jobs_total:\n    type: counter\n    help: x\n    sql: SELECT 1 AS value\n"
+        "  team_jobs:\n    type: gauge\n    help: x\n    sql: SELECT 1 AS value\n",
+    )
+    path = tmp_path / "team.yaml"
+    assert error.problems == [
+        (
+            "metrics.team_jobs.name",
+            f"exposed as the same family 'team_jobs' as team_jobs_total ({path})",
+        )
+    ]
