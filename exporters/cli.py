@@ -209,14 +209,12 @@ def _add_metrics_exporter(commands: Any) -> None:
 
 
 def _metrics_exporter(args: argparse.Namespace) -> int:
-    from exporters.metrics_exporter import MetricsExporterSettings, run_once, serve
+    from exporters.metrics_exporter import MetricsExporterSettings, check_config, run_once, serve
 
     settings = _settings(MetricsExporterSettings, args)
     setup_logging(settings.log_format, args.log_level)
     if args.check_config:
-        metrics = settings.metric_set()
-        print(f"configuration is valid: {len(metrics)} metrics")
-        return 0
+        return asyncio.run(check_config(settings))
     if args.once:
         return asyncio.run(run_once(settings))
     return _run_until_interrupted(serve(settings))
