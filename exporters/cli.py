@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from exporters.config import ConfigError, load_yaml, validate
-from exporters.database import DEFAULT_DATA_DIR, embedded_url, redact, resolve_url, stop_embedded
+from exporters.database import (
+    DEFAULT_DATA_DIR,
+    connection_parameters,
+    embedded_url,
+    redact,
+    resolve_url,
+    stop_embedded,
+)
 from exporters.logs import setup_logging
 
 Handler = Callable[[argparse.Namespace], int]
@@ -127,6 +134,12 @@ def _db_down(args: argparse.Namespace) -> int:
 def _db_seed(args: argparse.Namespace) -> int:
     from exporters.knowledge_graph.seed import SeedError, seed
 
+    if args.database_url:
+        try:
+            connection_parameters(args.database_url)
+        except ValueError as error:
+            print(f"db seed: --database-url: {error}", file=sys.stderr)
+            return 2
     url = resolve_url(args.database_url, args.data_dir)
     anchor = args.anchor or datetime.now(UTC).replace(second=0, microsecond=0, tzinfo=None)
     try:

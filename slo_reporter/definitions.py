@@ -154,14 +154,7 @@ class SLOFile(_Strict):
 
 def load_slos(path: Path = DEFAULT_SLOS) -> list[SLO]:
     """Our format or a multi-document OpenSLO v1 file; ids must be unique."""
-    try:
-        documents = load_yaml_documents(path)
-    except UnicodeDecodeError as error:
-        line = error.object[: error.start].count(b"\n") + 1
-        byte = error.object[error.start]
-        raise ConfigError(
-            str(path), [(f"line {line}", f"not UTF-8 text (byte 0x{byte:02x})")]
-        ) from None
+    documents = load_yaml_documents(path)
     if len(documents) == 1 and isinstance(documents[0], dict) and "slos" in documents[0]:
         slos = validate(SLOFile, documents[0], str(path)).slos
     else:

@@ -73,6 +73,15 @@ def test_seed_refuses_a_database_that_holds_data(seeded_url: str) -> None:
     assert "--reset" in result.stderr
 
 
+def test_seed_with_a_malformed_url_is_one_clear_line_and_exit_two() -> None:
+    result = run("db", "seed", "--database-url", "postgresql://u:S3cret@db:notaport/x")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "db seed: --database-url: port 'notaport' is not a number from 1 to 65535"
+    )
+    assert "Traceback" not in result.stderr
+
+
 def test_seed_reset_reloads_deterministically(make_database: Callable[[], str]) -> None:
     url = make_database()
     for extra in ([], ["--reset"]):
