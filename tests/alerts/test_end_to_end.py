@@ -90,7 +90,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
     (tmp_path / "receiver.yaml").write_text(yaml.safe_dump({
         "listen": f"127.0.0.1:{ports['receiver']}", "default_repo": REPO,
         "github_url": f"http://127.0.0.1:{github_port}", "bearer_token_file": str(token_file),
-        "write_spacing": 0.1, "github_max_retries": 0,
+        "write_spacing": 0.1, "github_max_retries": 0, "data_dir": str(tmp_path / "receiver"),
     }))  # fmt: skip
     rules = shortened_rules(REPOSITORY / "alerts" / "rules" / "stack.yaml", tmp_path, "3s")
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump({
