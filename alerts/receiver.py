@@ -277,15 +277,17 @@ class Receiver:
             await self.deliver(Notification.model_validate_json(group.notification))
         except RateLimited:
             raise  # refused, not applied: the group waits, unchanged, for the pause to end
-        except GitHubError as error:
-            self.metrics.notifications.labels("github_error").inc()
-            self.listed.clear()  # whatever GitHub did, the next attempt sees it
-            if error.status in REJECTED:
-                log.error("event=notification_dropped key=%s error=%s", group.key, error)
-            else:
-                delay = min(self.retry_delay * 2**group.attempts, MAX_RETRY_DELAY)
-                await self.store.retry_later(group, time.time() + delay)
-                raise
+        except Exception as error:  # whatever it was, the other groups go on meanwhile
+            if isinstance(error, GitHubError):
+                self.metrics.notifications.labels("github_error").inc()
+                self.listed.clear()  # whatever GitHub did, the next attempt sees it
+                if error.status in REJECTED:
+                    log.error("event=notification_dropped key=%s error=%s", group.key, error)
+                    self._observe(await self.store.done(group))
+                    return
+            delay = min(self.retry_delay * 2**group.attempts, MAX_RETRY_DELAY)
+            await self.store.retry_later(group, time.time() + delay)
+            raise
         self._observe(await self.store.done(group))
 
     async def _wait_out_pause(self) -> None:

@@ -342,6 +342,17 @@ async def test_github_failures_are_retried_and_file_one_issue(stack: Stack) -> N
     assert stack.outcomes()["created"] == 1
 
 
+async def test_a_group_github_refuses_for_good_is_dropped_and_the_others_go_on(
+    stack: Stack,
+) -> None:
+    stack.github.faults.append(Fault(422, message="Validation Failed"))
+    await stack.send(payload(group="a"))
+    await stack.send(payload(group="b"))
+    await stack.settle()
+    assert len(stack.github.open_issues()) == 1
+    assert stack.outcomes() == {"github_error": 1, "created": 1}
+
+
 async def test_a_rate_limit_pauses_every_write_until_its_end_even_across_a_restart(
     stack: Stack,
 ) -> None:
