@@ -146,7 +146,10 @@ async def test_target_down_opens_one_issue_and_recovery_closes_it(stack: Stack) 
     issue = stack.github.open_issues()[0]
     assert issue["title"].startswith("[CRITICAL] ThothMetricsExporterDown")
     await stack.target.start()
-    await wait_until(lambda: not stack.github.open_issues(), 90, "the issue to close")
+    await wait_until(
+        lambda: not stack.github.open_issues() and (REPO, 1) in stack.github.comments, 90,
+        "the issue to close with a comment",
+    )  # fmt: skip
     closed = stack.github.issues[REPO]
     assert len(closed) == 1
     assert closed[0]["state_reason"] == "completed"
