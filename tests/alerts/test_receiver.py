@@ -397,6 +397,13 @@ async def test_a_full_queue_answers_503_at_once(idle_stack: Stack) -> None:
     status, body = await idle_stack.send(payload(group="c"))
     assert (status, body) == (503, {"error": "2 alert groups wait for GitHub; retry later"})
     assert (await idle_stack.send(payload(group="a")))[0] == 202  # supersedes, no new slot
+    metrics = await (await idle_stack.client.get("/metrics")).text()
+    assert "thoth_alert_receiver_pending_groups 2.0" in metrics
+    assert 'thoth_alert_receiver_recorded_notifications_total{outcome="queue_full"} 1.0' in metrics
+    age = idle_stack.receiver.metrics.registry.get_sample_value(
+        "thoth_alert_receiver_oldest_pending_age_seconds"
+    )
+    assert age is not None and age > 0
 
 
 async def test_webhook_answers_503_when_the_state_cannot_be_written(
