@@ -3,8 +3,9 @@ consistent list API, never search), create, update, comment, list comments.
 
 Every write goes through one queue with a minimum spacing. A request that GitHub may have
 applied but did not confirm (timeout, 5xx, an answer that is not JSON) is repeated only when it
-is idempotent (GET, PATCH); a create or comment (POST) raises ``GitHubError`` with ``ambiguous``
-set instead, so that the caller re-reads what exists before deciding again. A rate-limit answer
+is idempotent (GET, PATCH); a create or comment (POST) raises ``GitHubError`` at once ("may
+have been applied"), so that the caller re-reads what exists before deciding again (a request
+that never reached GitHub, a refused connection, is retried). A rate-limit answer
 raises ``RateLimited`` with the time GitHub allows requests again: the caller pauses every
 request until then. Other 5xx and network errors are retried with backoff, a bounded number of
 times; what still fails raises ``GitHubError`` with ``retryable`` set.
@@ -28,20 +29,13 @@ T = TypeVar("T")
 
 
 class GitHubError(Exception):
-    """A GitHub call that failed for good (``retryable`` False) or for now (True); ``ambiguous``
-    when the write may have been applied all the same."""
+    """A GitHub call that failed for good (``retryable`` False) or for now (True). A write may
+    have been applied all the same: re-read before deciding again."""
 
-    def __init__(
-        self,
-        message: str,
-        status: int | None = None,
-        retryable: bool = True,
-        ambiguous: bool = False,
-    ) -> None:
+    def __init__(self, message: str, status: int | None = None, retryable: bool = True) -> None:
         super().__init__(message)
         self.status = status
         self.retryable = retryable
-        self.ambiguous = ambiguous
 
 
 class RateLimited(GitHubError):
@@ -80,6 +74,10 @@ class Issue:
 class Comment:
     id: int
     body: str
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> "Comment":
+        return cls(id=int(data["id"]), body=str(data.get("body") or ""))
 
 
 class IssueTracker(Protocol):
@@ -135,7 +133,7 @@ class GitHubClient:
         skipping pull requests."""
         params = {"labels": label, "state": "all", "sort": "created", "direction": "asc"}
         items = await self._list(f"{self.base_url}/repos/{repo}/issues", "list_issues", params)
-        return [_parsed(Issue.from_api, repo, item) for item in items if "pull_request" not in item]
+        return [_parsed(Issue.from_api, repo, i) for i in items if "pull_request" not in i]
 
     async def create_issue(self, repo: str, title: str, body: str, labels: list[str]) -> Issue:
         data, _ = await self._request(
@@ -159,10 +157,8 @@ class GitHubClient:
 
     async def list_comments(self, issue: Issue) -> list[Comment]:
         url = f"{self.base_url}/repos/{issue.repo}/issues/{issue.number}/comments"
-        items = await self._list(url, "list_comments", {})
         return [
-            _parsed(lambda _, d: Comment(int(d["id"]), str(d.get("body") or "")), "", item)
-            for item in items
+            _parsed(Comment.from_api, item) for item in await self._list(url, "list_comments", {})
         ]
 
     async def _list(self, url: str, operation: str, params: dict[str, str]) -> list[Any]:
@@ -207,13 +203,10 @@ class GitHubClient:
                 self.observe(operation, 0)
                 reason = f"{operation}: {type(error).__name__}: {error}"
                 if not idempotent:
-                    raise GitHubError(
-                        f"{reason} (may have been applied)", ambiguous=True
-                    ) from error
+                    raise GitHubError(f"{reason} (may have been applied)") from error
                 continue
             self.observe(operation, status)
-            readable = not isinstance(data, _NotJson)
-            if readable and 200 <= status < 300:
+            if 200 <= status < 300 and not isinstance(data, _NotJson):
                 return data, headers
             until = _rate_limited_until(status, headers, data)
             if until is not None:
@@ -227,7 +220,7 @@ class GitHubClient:
                             operation, status, data.content_type, data.start)  # fmt: skip
             if status >= 500 or 200 <= status < 300:  # failed or unreadable after GitHub got it
                 if not idempotent:
-                    raise GitHubError(f"{reason} (may have been applied)", status, ambiguous=True)
+                    raise GitHubError(f"{reason} (may have been applied)", status)
                 continue
             message = data.get("message", "") if isinstance(data, dict) else ""
             raise GitHubError(f"{reason} {message}".rstrip(), status, retryable=False)
@@ -273,10 +266,10 @@ def _json(raw: bytes, response: aiohttp.ClientResponse) -> Any:
         return _NotJson(response.content_type, raw[:80].decode("utf-8", "replace"))
 
 
-def _parsed(parse: Callable[[str, Any], T], repo: str, data: Any) -> T:
+def _parsed(parse: Callable[..., T], *data: Any) -> T:
     """An API object, or a GitHubError naming what was wrong with GitHub's answer."""
     try:
-        return parse(repo, data)
+        return parse(*data)
     except (KeyError, TypeError, ValueError, AttributeError) as error:
         message = f"unexpected answer from GitHub: {type(error).__name__}: {error}"
         raise GitHubError(message) from error
