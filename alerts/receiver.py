@@ -294,7 +294,7 @@ class Receiver:
         """Send nothing to GitHub before a rate limit's reset, even across restarts."""
         stored = await self.store.paused_until()
         if self.pause_until > stored:
-            await self.store.pause(self.pause_until, "rate limited")
+            await self.store.pause(self.pause_until)
         wait = max(stored, self.pause_until) - time.time()
         if wait > 0:
             log.warning("event=github_paused seconds=%.1f", wait)

@@ -32,10 +32,9 @@ CREATE TABLE IF NOT EXISTS groups (
     attempts INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS groups_due ON groups (pending, due);
-CREATE TABLE IF NOT EXISTS pause (
+CREATE TABLE IF NOT EXISTS pause (  -- GitHub allows no request before ``until``
     id INTEGER PRIMARY KEY CHECK (id = 1),
-    until REAL NOT NULL,
-    reason TEXT NOT NULL
+    until REAL NOT NULL
 );
 """
 
@@ -99,12 +98,12 @@ class GroupStore:
             (due, group.key),
         )
 
-    async def pause(self, until: float, reason: str) -> None:
+    async def pause(self, until: float) -> None:
         await self._run(
             self._write,
-            "INSERT INTO pause (id, until, reason) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE "
-            "SET until = MAX(until, excluded.until), reason = excluded.reason",
-            (until, reason),
+            "INSERT INTO pause (id, until) VALUES (1, ?) "
+            "ON CONFLICT (id) DO UPDATE SET until = MAX(until, excluded.until)",
+            (until,),
         )
 
     async def paused_until(self) -> float:
