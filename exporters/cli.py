@@ -299,6 +299,7 @@ def _add_alert_receiver(commands: Any) -> None:
     option("--github-token-file", type=Path, help="file holding the token (else $GITHUB_TOKEN)")
     option("--bearer-token-file", type=Path, help="token Alertmanager must send (Bearer)")
     option("--template-dir", type=Path, help="folder with title.txt.j2 and body.md.j2")
+    option("--data-dir", type=Path, help="folder of the pending-notification state")
     option("--dry-run", action="store_true", help="log GitHub calls instead of making them")
     command.set_defaults(handler=_alert_receiver)
 

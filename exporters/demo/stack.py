@@ -230,7 +230,8 @@ def _services(stack: Stack, url: str, s3: S3Settings, binaries: dict[str, str]) 
                            "databases": [url], "s3": s3_config},
         "alert-receiver": {"listen": f"127.0.0.1:{stack.ports['alert-receiver']}",
                            "default_repo": REPO, "github_url": stack.url("github"),
-                           "bearer_token_file": str(out / "webhook-token"), "write_spacing": 0.2},
+                           "bearer_token_file": str(out / "webhook-token"), "write_spacing": 0.2,
+                           "data_dir": str(out / "alert-receiver")},
     }  # fmt: skip
     (out / "webhook-token").write_text("demo-webhook-secret\n")
     queries = out / "postgres-exporter-queries.yaml"  # the binary needs a real file
