@@ -287,6 +287,13 @@ def _add_alert_receiver(commands: Any) -> None:
     option("--github-url", help="GitHub API URL (GitHub Enterprise: https://HOST/api/v3)")
     option("--github-token-file", type=Path, help="file holding the token (else $GITHUB_TOKEN)")
     option("--bearer-token-file", type=Path, help="token Alertmanager must send (Bearer)")
+    option(
+        "--allow-unauthenticated",
+        action="store_true",
+        help="accept webhooks without credentials on a non-loopback --listen address; without "
+        "it the receiver refuses to start there unless credentials are configured (bearer token "
+        "or basic auth), and auth_disabled serves without them on loopback only",
+    )
     option("--template-dir", type=Path, help="folder with title.txt.j2 and body.md.j2")
     option("--dry-run", action="store_true", help="log GitHub calls instead of making them")
     command.set_defaults(handler=_alert_receiver)

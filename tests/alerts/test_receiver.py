@@ -216,7 +216,7 @@ async def test_label_text_cannot_mention_reference_or_inject_html(stack: Stack) 
     assert "#12" not in body
     assert "<script>" not in body
     assert "&lt;script&gt;" in body
-    assert inert("closes #4 and @team") == "closes\u2060 #\u20604 and @\u2060team"
+    assert inert("closes #4 and @team") == "closes #\u20604 and @\u2060team"
 
 
 async def test_overlong_text_is_truncated_with_a_note(stack: Stack) -> None:
