@@ -93,6 +93,18 @@ class ReceiverSettings(BaseModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _templates_load(self) -> "ReceiverSettings":
+        """A missing or broken template is a configuration error, not a traceback later."""
+        try:
+            Renderer(self.template_dir or TEMPLATES, key_template=self.key_template)
+        except jinja2.TemplateSyntaxError as error:
+            where = f"template_dir: {error.name}" if error.name else "key_template"
+            raise ValueError(f"{where}: line {error.lineno}: {error.message}") from None
+        except jinja2.TemplateNotFound as error:
+            raise ValueError(f"template_dir: {error.message}") from None
+        return self
+
     def authenticated(self) -> bool:
         """Whether webhooks must carry credentials (they must whenever some are configured)."""
         return bool(self.bearer_token or self.bearer_token_file or self.basic_username)

@@ -3,6 +3,7 @@ a 500, which Alertmanager would retry forever), ``repo`` labels never reach a UR
 ``render`` reports bad files without a traceback, and no start without credentials in public."""
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -196,3 +197,25 @@ def test_only_loopback_addresses_serve_without_credentials(listen: str, loopback
             ReceiverSettings.model_validate(settings)
     allowed = ReceiverSettings.model_validate(settings | {"allow_unauthenticated": True})
     assert not allowed.authenticated()
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ({"key_template": "{{ commonLabels.alertname"},
+         "key_template: line 1: unexpected end of template"),
+        ({"template_dir": "missing"}, "template_dir: 'body.md.j2' not found in search path"),
+        ({"template_dir": "broken"}, "template_dir: title.txt.j2: line 1: unexpected end"),
+    ],
+)  # fmt: skip
+def test_broken_templates_are_configuration_errors(
+    tmp_path: Path, option: dict[str, str], message: str
+) -> None:
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "title.txt.j2").write_text("{{ alertname ")
+    (tmp_path / "broken" / "body.md.j2").write_text("body")
+    if "template_dir" in option:
+        option = {"template_dir": str(tmp_path / option["template_dir"])}
+    settings = {"default_repo": REPO, "bearer_token": TOKEN} | option
+    with pytest.raises(ValueError, match=re.escape(message)):
+        ReceiverSettings.model_validate(settings)
