@@ -3,7 +3,8 @@
 A webhook body comes from the network: ``parse_notification`` turns every way it can be wrong
 (not UTF-8, not JSON, nested without end, numbers of thousands of digits, strings that are not
 Unicode, a wrong shape) into a ``PayloadError`` carrying the 4xx answer, never an exception that
-would become a 500 and make Alertmanager retry forever.
+would become a 500 and make Alertmanager retry forever. Its ``repo`` label names a repository
+only when it follows GitHub's naming rules (``repository``), since it becomes part of API URLs.
 """
 
 import json
@@ -53,12 +54,13 @@ class Notification(BaseModel):
 
 
 class PayloadError(Exception):
-    """A webhook body that is refused; ``status`` is the HTTP answer (a 4xx)."""
+    """A webhook body that is refused; ``status`` is the HTTP answer."""
 
-    def __init__(self, message: str, problems: list[str] | None = None, status: int = 400):
+    status = 400
+
+    def __init__(self, message: str, problems: list[str] | None = None):
         self.message = message
         self.problems = problems or []
-        self.status = status
         super().__init__("; ".join([message, *self.problems]))
 
     def answer(self) -> dict[str, Any]:
