@@ -275,8 +275,10 @@ def _add_alert_receiver(commands: Any) -> None:
         "alert-receiver",
         help="Alertmanager webhook → one GitHub issue per alert group",
         description="Serve Alertmanager's webhook on --listen (POST /alerts) and keep exactly one "
-        "GitHub issue per alert group: create, update, reopen, comment and close. With "
-        "'render PAYLOAD.json', print the issue a payload would become and exit.",
+        "GitHub issue per alert group: create, update, reopen, comment and close. Without "
+        "webhook credentials it serves on a loopback address only (auth_disabled), elsewhere "
+        "only with --allow-unauthenticated. With 'render PAYLOAD.json', print the issue a "
+        "payload would become and exit.",
     )
     command.add_argument("action", nargs="?", choices=["render"], help="render a payload file")
     command.add_argument("payload", nargs="?", type=Path, help="Alertmanager payload (JSON)")
@@ -290,9 +292,9 @@ def _add_alert_receiver(commands: Any) -> None:
     option(
         "--allow-unauthenticated",
         action="store_true",
-        help="accept webhooks without credentials on a non-loopback --listen address; without "
-        "it the receiver refuses to start there unless credentials are configured (bearer token "
-        "or basic auth), and auth_disabled serves without them on loopback only",
+        help="with no webhook credentials configured (bearer token or basic auth), accept "
+        "webhooks without them on any address; otherwise the receiver refuses to start on a "
+        "non-loopback --listen address (auth_disabled: true allows loopback only)",
     )
     option("--template-dir", type=Path, help="folder with title.txt.j2 and body.md.j2")
     option("--dry-run", action="store_true", help="log GitHub calls instead of making them")
