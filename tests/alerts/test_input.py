@@ -23,6 +23,13 @@ stack = test_receiver.stack
 GOOD = json.dumps(payload()).encode()
 
 
+async def _filed(stack: Stack, body: dict[str, Any]) -> dict[str, Any]:
+    """Deliver a new firing group; the one issue it became in the default repository."""
+    assert await stack.send(body) == (200, {"outcome": "created"})
+    (issue,) = stack.github.open_issues(REPO)
+    return issue
+
+
 def _nested(depth: int) -> bytes:
     body = payload()
     body["extra"] = json.loads("[" * depth + "]" * depth)
@@ -70,8 +77,7 @@ async def test_alert_without_alertname_becomes_an_issue_with_a_placeholder(stack
     nameless = payload(group="nameless")
     nameless["commonLabels"].pop("alertname")  # the same dict as each alert's labels
     nameless["groupLabels"] = {}
-    assert await stack.send(nameless) == (200, {"outcome": "created"})
-    issue = stack.github.open_issues()[0]
+    issue = await _filed(stack, nameless)
     assert issue["title"].startswith(f"[CRITICAL] {NO_ALERTNAME}: ")
 
 
@@ -90,12 +96,11 @@ async def test_invalid_repo_labels_go_to_the_default_repository_and_never_into_a
 ) -> None:
     hostile = payload(group="hostile", repo=label)
     hostile["alerts"][0]["annotations"]["description"] = "y" * 70_000
-    assert await stack.send(hostile) == (200, {"outcome": "created"})
+    body = (await _filed(stack, hostile))["body"]
     assert dict(stack.github.requests) == {  # the warm-up listing and the create: nothing else
         "GET /repos/{owner}/{repo}/issues": 1,
         "POST /repos/{owner}/{repo}/issues": 1,
     }
-    body = stack.github.open_issues(REPO)[0]["body"]
     assert body.startswith("Routed to the default repository: the alert's repo label “")
     assert "is not a GitHub repository (owner/name)." in body
     assert len(body) <= MAX_BODY and body.count(TRUNCATED) == 1
