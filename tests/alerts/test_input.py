@@ -173,13 +173,16 @@ def test_serving_without_credentials_off_loopback_needs_allow_unauthenticated(
 ) -> None:
     config = tmp_path / "receiver.yaml"
     config.write_text(f"default_repo: {REPO}\nauth_disabled: true\ndry_run: true\n")
-    check = ["alert-receiver", "--config", str(config), "--check-config"]
-    assert main(check) == 2
-    assert capsys.readouterr().err == (
-        f"{config}: listen 0.0.0.0:9703 is not a loopback address: refusing to accept webhooks "
+    # a documentation address (192.0.2.0/24): never bound, even by a receiver that would start
+    started = run("alert-receiver", "--config", str(config), "--listen", "192.0.2.1:9703")
+    assert (started.returncode, started.stderr) == (2, (
+        f"{config}: listen 192.0.2.1:9703 is not a loopback address: refusing to accept webhooks "
         "without credentials there; set credentials, listen on 127.0.0.1, or give "
         "--allow-unauthenticated (allow_unauthenticated: true)\n"
-    )
+    ))  # fmt: skip
+    check = ["alert-receiver", "--config", str(config), "--check-config"]
+    assert main(check) == 2  # the default listen address, 0.0.0.0
+    assert "listen 0.0.0.0:9703 is not a loopback address" in capsys.readouterr().err
     for flags in (["--listen", "127.0.0.1:9703"], ["--listen", "[::1]:9703"],
                   ["--allow-unauthenticated"]):  # fmt: skip
         assert main(check + flags) == 0, capsys.readouterr().err
