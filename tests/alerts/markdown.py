@@ -13,11 +13,15 @@ import unicodedata
 
 from alerts.render import KEY_PATTERN
 
-OUR_LINKS = ("Prometheus", "Runbook", "Dashboard", "Alertmanager")
 _ESCAPED = re.compile(r"\\[!-/:-@\[-`{-~]")
-_INERT = "\ufffc"  # stands for an escaped character
-_LINK_NAMES = "|".join(OUR_LINKS)
-_OUR_LINK = re.compile(rf"(?<!\\)\[({_LINK_NAMES})\]\(https?://[^\s()<>\"'\\`]+\)")
+_INERT = "\ufffc"  # stands for an escaped character or one of our links
+_URL = r"\(https?://[^\s()<>\"'\\`]+\)"
+# Our links, where the template puts them: a list item, and the footer.
+_OUR_LINK = re.compile(
+    rf"(?<=^- )\[(Prometheus|Runbook|Dashboard)\]{_URL}$"
+    rf"|^\[Alertmanager\]{_URL}(?= · opened and maintained by)",
+    re.MULTILINE,
+)
 _INLINE = {
     "mention": re.compile(r"@[A-Za-z0-9]"),
     "issue reference": re.compile(r"#[0-9]|\bgh-[0-9]", re.IGNORECASE),
@@ -40,7 +44,7 @@ _BLOCK = {
     "list item": re.compile(r"^ {0,3}([*+-]|[0-9]{1,9}[.)])(\s|$)"),
 }
 _OUR_LINES = re.compile(
-    rf"^(### (Firing|Resolved): |- (Started: |{_INERT}$|({_LINK_NAMES}): )"
+    rf"^(### (Firing|Resolved): |- (Started: |{_INERT}$|(Prometheus|Runbook|Dashboard): )"
     r"|\| label \| value \||\|---\|---\|)"
 )
 
@@ -64,7 +68,10 @@ def _shown(markdown: str) -> str:
 def live_markdown(markdown: str, headings: int = 0) -> list[str]:
     """Live constructs in ``markdown``, ours excepted: ``headings`` alert headings, the label
     tables, the ``- Started:`` lines, our links and the hidden key at the end."""
-    markdown = _OUR_LINK.sub(_INERT, KEY_PATTERN.sub("", markdown))
+    keys = list(KEY_PATTERN.finditer(markdown))
+    if keys and not markdown[keys[-1].end() :].strip():  # ours: the last thing in the body
+        markdown = markdown[: keys[-1].start()]
+    markdown = _OUR_LINK.sub(_INERT, markdown)
     found = live_text(_shown(markdown))
     seen_headings = 0
     in_table = False
