@@ -16,7 +16,7 @@ import asyncio
 import base64
 import contextlib
 import hmac
-import json
+import ipaddress
 import logging
 import os
 import time
@@ -27,13 +27,28 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import jinja2
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from alerts.github import Comment, GitHubClient, GitHubError, Issue, IssueTracker, RateLimited
-from alerts.payload import Notification
-from alerts.render import KEY_PATTERN, TEMPLATES, RenderedIssue, Renderer, group_key
+from alerts.payload import (
+    GitHubRepository,
+    Notification,
+    PayloadError,
+    parse_notification,
+    repository,
+)
+from alerts.render import (
+    KEY_PATTERN,
+    TEMPLATES,
+    RenderedIssue,
+    Renderer,
+    compose,
+    group_key,
+    misrouted_note,
+)
 from alerts.store import Backlog, GroupStore, Pending, Recorded, StoreUnavailable
 from exporters.config import ConfigError, Duration, NonNegativeDuration
 from exporters.database import DEFAULT_DATA_DIR
@@ -59,7 +74,7 @@ class ReceiverSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     listen: str = DEFAULT_LISTEN
-    default_repo: str = Field(pattern=r"^[\w.-]+/[\w.-]+$")
+    default_repo: GitHubRepository
     github_url: str = "https://api.github.com"
     github_token: SecretStr | None = None
     github_token_file: Path | None = None
@@ -74,6 +89,7 @@ class ReceiverSettings(BaseModel):
     basic_username: str | None = None
     basic_password: SecretStr | None = None
     auth_disabled: bool = False
+    allow_unauthenticated: bool = False
     max_payload_bytes: int = Field(1 << 20, ge=1024)
     template_dir: Path | None = None
     dry_run: bool = False
@@ -83,13 +99,38 @@ class ReceiverSettings(BaseModel):
 
     @model_validator(mode="after")
     def _credentials_required(self) -> "ReceiverSettings":
-        has_auth = self.bearer_token or self.bearer_token_file or self.basic_username
-        if not (has_auth or self.auth_disabled):
+        """Without credentials anyone who reaches the port can file issues: that takes
+        ``auth_disabled`` on a loopback address, or ``allow_unauthenticated`` on any other."""
+        if self.authenticated() or self.allow_unauthenticated:
+            return self
+        if not self.auth_disabled:
             raise ValueError(
                 "webhook credentials are required: set bearer_token(_file) or basic_username "
                 "and basic_password, or auth_disabled: true"
             )
+        if not _loopback(self.listen):
+            raise ValueError(
+                f"listen {self.listen} is not a loopback address: refusing to accept webhooks "
+                "without credentials there; set credentials, listen on 127.0.0.1, or give "
+                "--allow-unauthenticated (allow_unauthenticated: true)"
+            )
         return self
+
+    @model_validator(mode="after")
+    def _templates_load(self) -> "ReceiverSettings":
+        """A missing or broken template is a configuration error, not a traceback later."""
+        try:
+            Renderer(self.template_dir or TEMPLATES, key_template=self.key_template)
+        except jinja2.TemplateSyntaxError as error:
+            where = f"template_dir: {error.name}" if error.name else "key_template"
+            raise ValueError(f"{where}: line {error.lineno}: {error.message}") from None
+        except jinja2.TemplateNotFound as error:
+            raise ValueError(f"template_dir: {error.message}") from None
+        return self
+
+    def authenticated(self) -> bool:
+        """Whether webhooks must carry credentials (they must whenever some are configured)."""
+        return bool(self.bearer_token or self.bearer_token_file or self.basic_username)
 
     def github_token_value(self) -> str:
         if self.github_token is not None:
@@ -307,7 +348,7 @@ class Receiver:
     async def _firing(
         self, repo: str, note: str, rendered: RenderedIssue, issue: Issue | None, now: datetime
     ) -> str:
-        body = note + rendered.body
+        body = compose(note, rendered.body)
         if issue is None:
             self._remember(await self._create(repo, rendered.title, body, rendered))
             return "created"
@@ -330,7 +371,9 @@ class Receiver:
         earlier = (
             f"Fired again; the earlier occurrence is {issue.html_url or f'#{issue.number}'}.\n\n"
         )
-        self._remember(await self._create(issue.repo, rendered.title, earlier + body, rendered))
+        self._remember(
+            await self._create(issue.repo, rendered.title, compose(earlier, body), rendered)
+        )
         return "refiled"
 
     async def _resolved(
@@ -378,9 +421,9 @@ class Receiver:
                 raise
             self.unusable.add(repo)
             self.metrics.misrouted.inc()
-            note = _misrouted_note(repo)
+            note = misrouted_note(repo, repo)
             return await self.tracker.create_issue(
-                self.settings.default_repo, title, note + body, list(rendered.labels)
+                self.settings.default_repo, title, compose(note, body), list(rendered.labels)
             )
 
     async def _route(self, notification: Notification) -> tuple[str, str]:
@@ -388,9 +431,8 @@ class Receiver:
         label = notification.commonLabels.get("repo") or notification.groupLabels.get("repo")
         if not label:
             return self.settings.default_repo, ""
-        owner = self.settings.default_repo.split("/")[0]
-        repo = label if "/" in label else f"{owner}/{label}"
-        if repo not in self.unusable:
+        repo = repository(label, default_owner=self.settings.default_repo.split("/")[0])
+        if repo is not None and repo not in self.unusable:
             try:
                 await self._ensure_listed(repo)
                 return repo, ""
@@ -400,7 +442,7 @@ class Receiver:
                 self.unusable.add(repo)
         self.metrics.misrouted.inc()
         await self._ensure_listed(self.settings.default_repo)
-        return self.settings.default_repo, _misrouted_note(repo)
+        return self.settings.default_repo, misrouted_note(label, repo)
 
     async def _ensure_listed(self, repo: str) -> None:
         if repo in self.listed:
@@ -422,15 +464,8 @@ def issue_body(issue: Issue, rendered: str) -> str:
     """Keep a note the issue was created with (routing, earlier occurrence) above new text."""
     for prefix in ("Fired again;", "Routed to the default repository"):
         if issue.body.startswith(prefix) and not rendered.startswith(prefix):
-            return issue.body.split("\n\n", 1)[0] + "\n\n" + rendered
+            return compose(issue.body.split("\n\n", 1)[0] + "\n\n", rendered)
     return rendered
-
-
-def _misrouted_note(repo: str) -> str:
-    return (
-        f"Routed to the default repository: the alert's repo label names `{repo}`, which is "
-        "unknown or not writable.\n\n"
-    )
 
 
 def _age(stamp: str, now: datetime) -> float:
@@ -500,7 +535,7 @@ def make_app(settings: ReceiverSettings, receiver: Receiver) -> web.Application:
     app = web.Application(client_max_size=settings.max_payload_bytes)
 
     async def alerts(request: web.Request) -> web.Response:
-        if not settings.auth_disabled and not _authorized(request, accepted):
+        if settings.authenticated() and not _authorized(request, accepted):
             return web.json_response(
                 {"error": "missing or invalid credentials"}, status=401,
                 headers={"WWW-Authenticate": 'Bearer realm="alert-receiver"'},
@@ -512,15 +547,9 @@ def make_app(settings: ReceiverSettings, receiver: Receiver) -> web.Application:
                 {"error": f"payload larger than {settings.max_payload_bytes} bytes"}, status=413
             )
         try:
-            notification = Notification.model_validate(json.loads(raw))
-        except json.JSONDecodeError as error:
-            return web.json_response({"error": f"invalid JSON: {error}"}, status=400)
-        except ValidationError as error:
-            problems = [
-                f"{'.'.join(str(p) for p in e['loc']) or 'payload'}: {e['msg']}"
-                for e in error.errors()
-            ]
-            return web.json_response({"error": "invalid payload", "problems": problems}, status=400)
+            notification = parse_notification(raw)
+        except PayloadError as error:
+            return web.json_response(error.answer(), status=error.status)
         try:
             outcome = await receiver.accept(notification)
         except StoreUnavailable as error:
@@ -549,8 +578,19 @@ async def _healthz(request: web.Request) -> web.Response:
 
 
 def _authorized(request: web.Request, accepted: set[str]) -> bool:
-    given = request.headers.get("Authorization", "")
-    return any(hmac.compare_digest(given, value) for value in accepted)
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, then a 500).
+    given = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
+    return any(hmac.compare_digest(given, value.encode()) for value in accepted)
+
+
+def _loopback(listen: str) -> bool:
+    host = listen.rpartition(":")[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # every address (""), or a name that may resolve to anything
+        return False
 
 
 def build_tracker(
@@ -597,11 +637,18 @@ async def serve(settings: ReceiverSettings) -> None:
 
 
 def render_file(path: Path, template_dir: Path | None = None) -> str:
-    """What ``alert-receiver render PAYLOAD.json`` prints."""
-    notification = Notification.model_validate(json.loads(path.read_text()))
-    rendered = Renderer(template_dir or TEMPLATES).render(
-        notification, resolved_at=datetime.now(UTC).isoformat(timespec="seconds")
-    )
+    """What ``alert-receiver render PAYLOAD.json`` prints; a bad file is a ``ConfigError``."""
+    try:
+        notification = parse_notification(path.read_bytes())
+        rendered = Renderer(template_dir or TEMPLATES).render(
+            notification, resolved_at=datetime.now(UTC).isoformat(timespec="seconds")
+        )
+    except OSError as error:
+        raise ConfigError(str(path), [("", f"cannot read: {error.strerror}")]) from None
+    except PayloadError as error:
+        raise ConfigError(str(path), [("", p) for p in error.problems or [error.message]]) from None
+    except jinja2.TemplateError as error:
+        raise ConfigError(str(template_dir or TEMPLATES), [("", f"template: {error}")]) from None
     return (
         f"title: {rendered.title}\nlabels: {', '.join(rendered.labels)}\n"
         f"key: {rendered.key}\n\n{rendered.body}"

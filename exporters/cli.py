@@ -286,8 +286,10 @@ def _add_alert_receiver(commands: Any) -> None:
         "alert-receiver",
         help="Alertmanager webhook → one GitHub issue per alert group",
         description="Serve Alertmanager's webhook on --listen (POST /alerts) and keep exactly one "
-        "GitHub issue per alert group: create, update, reopen, comment and close. With "
-        "'render PAYLOAD.json', print the issue a payload would become and exit.",
+        "GitHub issue per alert group: create, update, reopen, comment and close. Without "
+        "webhook credentials it serves on a loopback address only (auth_disabled), elsewhere "
+        "only with --allow-unauthenticated. With 'render PAYLOAD.json', print the issue a "
+        "payload would become and exit.",
     )
     command.add_argument("action", nargs="?", choices=["render"], help="render a payload file")
     command.add_argument("payload", nargs="?", type=Path, help="Alertmanager payload (JSON)")
@@ -298,6 +300,13 @@ def _add_alert_receiver(commands: Any) -> None:
     option("--github-url", help="GitHub API URL (GitHub Enterprise: https://HOST/api/v3)")
     option("--github-token-file", type=Path, help="file holding the token (else $GITHUB_TOKEN)")
     option("--bearer-token-file", type=Path, help="token Alertmanager must send (Bearer)")
+    option(
+        "--allow-unauthenticated",
+        action="store_true",
+        help="with no webhook credentials configured (bearer token or basic auth), accept "
+        "webhooks without them on any address; otherwise the receiver refuses to start on a "
+        "non-loopback --listen address (auth_disabled: true allows loopback only)",
+    )
     option("--template-dir", type=Path, help="folder with title.txt.j2 and body.md.j2")
     option("--data-dir", type=Path, help="folder of the pending-notification state")
     option("--dry-run", action="store_true", help="log GitHub calls instead of making them")

@@ -9,7 +9,7 @@ import urllib.request
 from pathlib import Path
 
 from bench.common import free_port, wait_for_http
-from tests.alerts.test_receiver import payload
+from tests.alerts.conftest import payload
 from tests.exporters.test_cli import COMMAND, run
 
 
@@ -33,7 +33,7 @@ def test_check_config_requires_webhook_credentials(tmp_path: Path) -> None:
     assert "webhook credentials are required" in result.stderr
     config.write_text("default_repo: not-a-repo\nauth_disabled: true\n")
     result = run("alert-receiver", "--config", str(config), "--check-config")
-    assert "default_repo: String should match pattern" in result.stderr
+    assert "default_repo: expected owner/name of a GitHub repository" in result.stderr
 
 
 def test_dry_run_logs_github_calls_instead_of_making_them(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.alerts.test_receiver import payload
+from tests.alerts.conftest import payload
 from tests.conftest import REPOSITORY
 from tests.e2e.test_demo import (
     assert_rules_loaded,
