@@ -9,10 +9,10 @@ from typing import Any
 
 import psycopg
 
-from exporters.database import psycopg_url
-from exporters.processes import free_port as free_port
-from exporters.processes import stop as stop
-from exporters.processes import wait_for_http as wait_for_http
+from thoth_monitoring.core.database import psycopg_url
+from thoth_monitoring.demo.processes import free_port as free_port
+from thoth_monitoring.demo.processes import stop as stop
+from thoth_monitoring.demo.processes import wait_for_http as wait_for_http
 
 RESULTS = Path(__file__).with_name("results")
 

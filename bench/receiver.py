@@ -30,12 +30,12 @@ import aiohttp
 import yaml
 from aiohttp import web
 
-from alerts.github import GitHubClient
-from alerts.github_standin import GitHubStandIn
-from alerts.receiver import Receiver, ReceiverMetrics, ReceiverSettings, make_app
-from alerts.render import Renderer
-from alerts.store import GroupStore
 from bench.common import free_port, percentile, print_table, stop, wait_for_http, write_result
+from thoth_monitoring.alerts.github import GitHubClient
+from thoth_monitoring.alerts.receiver import Receiver, ReceiverMetrics, ReceiverSettings, make_app
+from thoth_monitoring.alerts.render import Renderer
+from thoth_monitoring.alerts.store import GroupStore
+from thoth_monitoring.demo.github_standin import GitHubStandIn
 
 CODE = Path(__file__).resolve().parents[1]
 
@@ -138,7 +138,7 @@ async def burst(code: Path, groups: int, spacing: float) -> dict[str, Any]:
         }))  # fmt: skip
         process = await asyncio.to_thread(
             subprocess.Popen,
-            [sys.executable, "-c", "import sys; from exporters.cli import main; sys.exit(main())",
+            [sys.executable, "-m", "thoth_monitoring",
              "alert-receiver", "--config", str(config)],
             env={**os.environ, "PYTHONPATH": str(code), "GITHUB_TOKEN": github.token},
             cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

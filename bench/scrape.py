@@ -39,10 +39,15 @@ from bench.common import (
     wait_for_http,
     write_result,
 )
-from exporters.database import DEFAULT_DATA_DIR, embedded_url, psycopg_url, with_database
-from exporters.knowledge_graph.seed import seed
-from exporters.metrics_exporter import MetricsExporter, MetricsExporterSettings
-from exporters.metricset import MetricDefinition
+from thoth_monitoring.core.database import (
+    DEFAULT_DATA_DIR,
+    embedded_url,
+    psycopg_url,
+    with_database,
+)
+from thoth_monitoring.exporters.knowledge_graph.seed import seed
+from thoth_monitoring.exporters.metrics.metricset import MetricDefinition
+from thoth_monitoring.exporters.metrics.service import MetricsExporter, MetricsExporterSettings
 
 ANCHOR = datetime(2026, 11, 20, 12, 0)
 BENCH_DATABASE = "bench_scrape"
@@ -423,7 +428,8 @@ def measure_ceph(documents: int) -> dict[str, Any]:
     from moto.s3.models import s3_backends
     from moto.server import ThreadedMotoServer
 
-    from exporters.ceph import DocumentCounter, DocumentCountSettings, make_client
+    from thoth_monitoring.core.s3 import make_client
+    from thoth_monitoring.exporters.metrics.documents import DocumentCounter, DocumentCountSettings
 
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")

@@ -35,11 +35,11 @@ import numpy as np
 import requests
 
 from bench.common import free_port, print_table, stop, wait_for_http, write_result
-from exporters.processes import backfill
-from exporters.processes import start_prometheus as start_prometheus_process
-from slo_reporter.definitions import SLO
-from slo_reporter.report import Week, build_report
-from slo_reporter.sources import PrometheusSettings, PrometheusSource
+from thoth_monitoring.demo.processes import backfill
+from thoth_monitoring.demo.processes import start_prometheus as start_prometheus_process
+from thoth_monitoring.slo_reporter.definitions import SLO
+from thoth_monitoring.slo_reporter.report import Week, build_report
+from thoth_monitoring.slo_reporter.sources import PrometheusSettings, PrometheusSource
 
 END = datetime(2026, 11, 23, tzinfo=UTC)  # Monday 00:00 UTC: the end of ISO week 2026-W47
 STEP = 60  # seconds between samples

@@ -13,9 +13,9 @@ import psycopg
 import pytest
 from moto.server import ThreadedMotoServer
 
-from exporters.database import embedded_url, psycopg_url, stop_embedded, with_database
-from exporters.knowledge_graph.seed import Dataset, build_dataset, seed
 from tests.debian_postgres import DebianPostgres, find_bin_dir
+from thoth_monitoring.core.database import embedded_url, psycopg_url, stop_embedded, with_database
+from thoth_monitoring.exporters.knowledge_graph.seed import Dataset, build_dataset, seed
 
 SEED_SCALE = 3_000
 SEED_ANCHOR = datetime(2026, 11, 20, 12, 0)

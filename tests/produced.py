@@ -12,15 +12,17 @@ import yaml
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import generate_latest
 
-from alerts.receiver import ReceiverMetrics
-from exporters.graph_exporter import GraphExporter, GraphExporterSettings
-from exporters.metrics_exporter import MetricsExporter, MetricsExporterSettings
-from slo_reporter.job import ReporterMetrics
 from tests.conftest import REPOSITORY
 from tests.exporters.health.conftest import MakeDatabase, execute
 from tests.exporters.test_postgres_queries import defined_metrics
+from thoth_monitoring.alerts.receiver import ReceiverMetrics
+from thoth_monitoring.exporters.health.service import GraphExporter, GraphExporterSettings
+from thoth_monitoring.exporters.metrics.service import MetricsExporter, MetricsExporterSettings
+from thoth_monitoring.slo_reporter.job import ReporterMetrics
 
-RULE_FILES: list[Path] = sorted((REPOSITORY / "alerts" / "rules").glob("*.yaml"))
+RULE_FILES: list[Path] = sorted(
+    (REPOSITORY / "thoth_monitoring" / "alerts" / "rules").glob("*.yaml")
+)
 # Produced outside this project: Prometheus itself, postgres_exporter's own metrics, and the
 # services the SLOs watch (Argo workflow metrics, the User API's Flask exporter).
 EXTERNAL_METRICS = {"up", "pg_up"}

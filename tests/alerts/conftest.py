@@ -16,11 +16,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from alerts.github import GitHubClient
-from alerts.github_standin import GitHubStandIn
-from alerts.receiver import Receiver, ReceiverMetrics, ReceiverSettings, make_app
-from alerts.render import Renderer
-from alerts.store import GroupStore
+from thoth_monitoring.alerts.github import GitHubClient
+from thoth_monitoring.alerts.receiver import Receiver, ReceiverMetrics, ReceiverSettings, make_app
+from thoth_monitoring.alerts.render import Renderer
+from thoth_monitoring.alerts.store import GroupStore
+from thoth_monitoring.demo.github_standin import GitHubStandIn
 
 REPO = "thoth-station/thoth-application"
 TOKEN = "webhook-secret"

@@ -20,10 +20,10 @@ import pytest
 import yaml
 from aiohttp import web
 
-from alerts.github_standin import Fault, GitHubStandIn
 from bench.common import free_port, stop, wait_for_http
-from exporters.demo.stack import alertmanager_config, shortened_rules
 from tests.conftest import REPOSITORY
+from thoth_monitoring.demo.github_standin import Fault, GitHubStandIn
+from thoth_monitoring.demo.stack import alertmanager_config, shortened_rules
 
 COMMAND = str(Path(sys.executable).with_name("thoth-monitoring"))
 REPO = "thoth-station/thoth-application"
@@ -97,7 +97,9 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
         "github_url": f"http://127.0.0.1:{github_port}", "bearer_token_file": str(token_file),
         "write_spacing": 0.1, "github_max_retries": 0, "data_dir": str(tmp_path / "receiver"),
     }))  # fmt: skip
-    rules = shortened_rules(REPOSITORY / "alerts" / "rules" / "stack.yaml", tmp_path, "3s")
+    rules = shortened_rules(
+        REPOSITORY / "thoth_monitoring" / "alerts" / "rules" / "stack.yaml", tmp_path, "3s"
+    )
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump({
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(rules)],

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from aiohttp import ClientSession
 
-from alerts.payload import MAX_DEPTH, PayloadError, parse_notification, repository
-from alerts.receiver import ReceiverSettings
-from alerts.render import KEY_PATTERN, MAX_BODY, NO_ALERTNAME, TRUNCATED
-from exporters.cli import main
 from tests.alerts.conftest import REPO, TOKEN, Stack, payload
 from tests.alerts.markdown import live_markdown
 from tests.exporters.test_cli import run
+from thoth_monitoring.alerts.payload import MAX_DEPTH, PayloadError, parse_notification, repository
+from thoth_monitoring.alerts.receiver import ReceiverSettings
+from thoth_monitoring.alerts.render import KEY_PATTERN, MAX_BODY, NO_ALERTNAME, TRUNCATED
+from thoth_monitoring.cli import main
 
 GOOD = json.dumps(payload()).encode()
 

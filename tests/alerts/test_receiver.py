@@ -17,11 +17,11 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from alerts.github import GitHubClient, RateLimited
-from alerts.github_standin import Fault
-from alerts.payload import Notification
-from alerts.render import Renderer, inert
 from tests.alerts.conftest import REPO, TOKEN, Stack, payload, until
+from thoth_monitoring.alerts.github import GitHubClient, RateLimited
+from thoth_monitoring.alerts.payload import Notification
+from thoth_monitoring.alerts.render import Renderer, inert
+from thoth_monitoring.demo.github_standin import Fault
 
 
 async def test_firing_group_opens_exactly_one_issue_even_when_delivered_concurrently(

@@ -8,8 +8,10 @@ from typing import Any
 
 import pytest
 
-from alerts.payload import Notification
-from alerts.render import (
+from tests.alerts.conftest import payload
+from tests.alerts.markdown import live_markdown, live_text
+from thoth_monitoring.alerts.payload import Notification
+from thoth_monitoring.alerts.render import (
     KEY_PATTERN,
     MAX_BODY,
     MAX_TITLE,
@@ -23,8 +25,6 @@ from alerts.render import (
     misrouted_note,
     plain,
 )
-from tests.alerts.conftest import payload
-from tests.alerts.markdown import live_markdown, live_text
 
 HOSTILE = [
     "@octocat and @thoth-station/admins",

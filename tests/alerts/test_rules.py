@@ -8,13 +8,13 @@ import subprocess
 
 import yaml
 
-from slo_reporter.definitions import load_slos
-from slo_reporter.rules import render
 from tests.conftest import REPOSITORY
 from tests.exporters.health.conftest import MakeDatabase
 from tests.produced import EXTERNAL_PREFIXES, RULE_FILES, metric_names, produced_metrics, rules
+from thoth_monitoring.slo_reporter.definitions import load_slos
+from thoth_monitoring.slo_reporter.rules import render
 
-ALERTS = REPOSITORY / "alerts"
+ALERTS = REPOSITORY / "thoth_monitoring" / "alerts"
 TEST_FILES = sorted((ALERTS / "tests").glob("*.test.yaml"))
 
 
@@ -88,5 +88,5 @@ def test_metric_name_extraction() -> None:
 
 def test_generated_slo_rules_are_current() -> None:
     assert render(load_slos()) == (ALERTS / "rules" / "slo.yaml").read_text(), (
-        "alerts/rules/slo.yaml is stale: run `thoth-monitoring slo-report rules`"
+        "thoth_monitoring/alerts/rules/slo.yaml is stale: run `thoth-monitoring slo-report rules`"
     )

@@ -11,12 +11,12 @@ from typing import Any
 
 import yaml
 
-from dashboards.build import panel_queries, render_all, write_all
-from slo_reporter.definitions import load_slos
 from tests.conftest import REPOSITORY
 from tests.exporters.health.conftest import MakeDatabase
 from tests.exporters.test_postgres_queries import scrape
 from tests.produced import exposed, metric_names, produced_metrics
+from thoth_monitoring.dashboards.build import panel_queries, render_all, write_all
+from thoth_monitoring.slo_reporter.definitions import load_slos
 
 UIDS = {
     "knowledge-graph.json": "thoth-knowledge-graph",
@@ -38,11 +38,11 @@ def panels(model: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_committed_dashboards_are_current() -> None:
     rendered = render_all()
-    committed = REPOSITORY / "dashboards"
+    committed = REPOSITORY / "thoth_monitoring" / "dashboards"
     assert sorted(path.name for path in committed.glob("*.json")) == sorted(rendered)
     for name, text in rendered.items():
         assert (committed / name).read_text() == text, (
-            f"dashboards/{name} is stale: run `thoth-monitoring dashboards`"
+            f"thoth_monitoring/dashboards/{name} is stale: run `thoth-monitoring dashboards`"
         )
 
 

@@ -21,10 +21,10 @@ from typing import IO, Any
 
 import yaml
 
-from dashboards.build import panel_queries
-from exporters.demo.stack import rule_files
 from tests.exporters.test_cli import COMMAND
 from tests.screenshots import keep_for_readme, screenshot
+from thoth_monitoring.dashboards.build import panel_queries
+from thoth_monitoring.demo.stack import rule_files
 
 # Short timers; the output goes to the default ``demo-out`` in the working directory.
 DEMO_FLAGS = ["--random-ports", "--scrape-interval", "2s", "--alert-for", "5s",
@@ -120,8 +120,8 @@ def assert_stopped_cleanly(process: "subprocess.Popen[bytes]", log: Path) -> Non
 RELATIVE_RULES = """
 import sys
 from pathlib import Path
-from exporters.cli import main
-from exporters.demo import stack
+from thoth_monitoring.cli import main
+from thoth_monitoring.demo import stack
 written = stack.shortened_rules
 stack.shortened_rules = lambda *args: written(*args).relative_to(Path.cwd())
 sys.exit(main(["demo", *sys.argv[1:]]))

@@ -84,7 +84,7 @@ def empty(tmp_path: Path) -> Path:
 
 
 def test_the_project_is_imported_from_the_wheel(installed: Installed, empty: Path) -> None:
-    packages = ("alerts", "dashboards", "exporters", "slo_reporter")
+    packages = ("thoth_monitoring",)
     code = f"import importlib\nfor p in {packages}: print(importlib.import_module(p).__file__)"
     python = installed.venv / "bin" / "python"
     where = subprocess.run([python, "-c", code], cwd=empty, env=installed.env,
@@ -118,11 +118,12 @@ def test_generators_write_under_the_working_folder(installed: Installed, empty: 
     """Never into the installed package: from a wheel the repository's folders do not exist."""
     rules = installed.run(empty, "slo-report", "rules")
     assert rules.returncode == 0, rules.stderr
-    written = (empty / "alerts" / "rules" / "slo.yaml").read_text()
-    assert written == (files("alerts") / "rules" / "slo.yaml").read_text()
+    written = (empty / "thoth_monitoring" / "alerts" / "rules" / "slo.yaml").read_text()
+    assert written == (files("thoth_monitoring.alerts") / "rules" / "slo.yaml").read_text()
     dashboards = installed.run(empty, "dashboards")
     assert dashboards.returncode == 0, dashboards.stderr
-    assert sorted(path.name for path in (empty / "dashboards").glob("*.json")) == [
+    written_dashboards = (empty / "thoth_monitoring" / "dashboards").glob("*.json")
+    assert sorted(path.name for path in written_dashboards) == [
         "database-health.json", "knowledge-graph.json", "slos.json", "stack-health.json",
     ]  # fmt: skip
 

@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from exporters.knowledge_graph import models as m
-from exporters.knowledge_graph.seed import Dataset, solver_name
+from thoth_monitoring.exporters.knowledge_graph import models as m
+from thoth_monitoring.exporters.knowledge_graph.seed import Dataset, solver_name
 
 Expected = dict[str, dict[tuple[str, ...], float]]
 Record = dict[str, Any]

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 import boto3
 import pytest
 
-from exporters.ceph import DocumentCounter, DocumentCountSettings, make_client
+from thoth_monitoring.core.s3 import make_client
+from thoth_monitoring.exporters.metrics.documents import DocumentCounter, DocumentCountSettings
 
 
 class Clock:

@@ -13,9 +13,9 @@ import pytest
 from psycopg.conninfo import make_conninfo
 
 from bench.common import free_port, wait_for_http
-from exporters.database import connection_parameters
-from exporters.knowledge_graph.seed import build_dataset
 from tests.conftest import SEED_ANCHOR, SEED_SCALE
+from thoth_monitoring.core.database import connection_parameters
+from thoth_monitoring.exporters.knowledge_graph.seed import build_dataset
 
 COMMAND = str(Path(sys.executable).with_name("thoth-monitoring"))
 
@@ -140,10 +140,10 @@ def test_services_listen_and_stop_cleanly_on_ctrl_c(
 def test_db_documents_writes_one_readable_document_per_seeded_adviser_run(
     s3_endpoint: str,
 ) -> None:
-    from exporters.ceph import S3Settings
-    from exporters.knowledge_graph import models as m
-    from exporters.knowledge_graph.seed import build_dataset
-    from slo_reporter.adviser import read_adviser_runs
+    from thoth_monitoring.core.s3 import S3Settings
+    from thoth_monitoring.exporters.knowledge_graph import models as m
+    from thoth_monitoring.exporters.knowledge_graph.seed import build_dataset
+    from thoth_monitoring.slo_reporter.adviser import read_adviser_runs
 
     anchor = "2026-11-20T12:00"
     result = run("db", "documents", "--s3-endpoint", s3_endpoint, "--bucket", "seeded-docs",

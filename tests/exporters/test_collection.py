@@ -10,8 +10,8 @@ import psycopg
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from exporters.database import embedded_url, psycopg_url, stop_embedded
-from exporters.metrics_exporter import MetricsExporter, MetricsExporterSettings
+from thoth_monitoring.core.database import embedded_url, psycopg_url, stop_embedded
+from thoth_monitoring.exporters.metrics.service import MetricsExporter, MetricsExporterSettings
 
 
 def metric_file(tmp_path: Path, body: str) -> Path:
@@ -271,7 +271,7 @@ async def test_database_outage_keeps_serving_last_values_then_recovers(
 async def test_database_down_from_the_start_is_logged_once_then_each_change(
     own_server: tuple[Path, str], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="exporters.collection")
+    caplog.set_level(logging.INFO, logger="thoth_monitoring.exporters.metrics.collection")
     data_dir, url = own_server
     metrics = metric_file(
         tmp_path, "  test_one:\n    type: gauge\n    help: One.\n    sql: SELECT 1 AS value\n"

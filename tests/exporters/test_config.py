@@ -5,11 +5,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from exporters.ceph import DocumentCounter, DocumentCountSettings
-from exporters.collection import Collector
-from exporters.config import ConfigError, load_yaml, parse_duration
-from exporters.exposition import ContentMetrics
-from exporters.metricset import DEFAULT_METRICS_FILE, RESERVED_PREFIXES, load_metric_set
+from thoth_monitoring.core.config import ConfigError, load_yaml, parse_duration
+from thoth_monitoring.exporters.metrics.collection import Collector
+from thoth_monitoring.exporters.metrics.documents import DocumentCounter, DocumentCountSettings
+from thoth_monitoring.exporters.metrics.exposition import ContentMetrics
+from thoth_monitoring.exporters.metrics.metricset import (
+    DEFAULT_METRICS_FILE,
+    RESERVED_PREFIXES,
+    load_metric_set,
+)
 
 
 def load(tmp_path: Path, text: str, parameters: frozenset[str] = frozenset()) -> ConfigError:

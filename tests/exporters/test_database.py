@@ -2,8 +2,8 @@
 
 import pytest
 
-from exporters.database import connection_parameters, redact
-from exporters.health.connection import database_name
+from thoth_monitoring.core.database import connection_parameters, redact
+from thoth_monitoring.exporters.health.connection import database_name
 
 
 @pytest.mark.parametrize(

@@ -15,8 +15,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.exposition import generate_latest
 
 from bench.common import database_counters
-from exporters.database import psycopg_url
-from exporters.metrics_exporter import MetricsExporter, MetricsExporterSettings
+from thoth_monitoring.core.database import psycopg_url
+from thoth_monitoring.exporters.metrics.service import MetricsExporter, MetricsExporterSettings
 
 Client = TestClient[web.Request, web.Application]
 GOLDEN = Path(__file__).with_name("golden") / "thoth_metrics.prom"

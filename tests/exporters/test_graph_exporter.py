@@ -12,9 +12,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from psycopg.conninfo import make_conninfo
 
 from bench.common import free_port, stop, wait_for_http
-from exporters.database import connection_parameters
-from exporters.graph_exporter import GraphExporter, GraphExporterSettings, run_once
 from tests.exporters.health.conftest import MakeDatabase, execute
+from thoth_monitoring.core.database import connection_parameters
+from thoth_monitoring.exporters.health.service import GraphExporter, GraphExporterSettings, run_once
 
 COMMAND = str(Path(sys.executable).with_name("thoth-monitoring"))
 UNREACHABLE = "postgresql://nobody@127.0.0.1:9/nothing"

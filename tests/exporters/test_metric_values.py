@@ -3,10 +3,10 @@
 import psycopg
 import pytest
 
-from exporters.database import psycopg_url
-from exporters.knowledge_graph.seed import Dataset
-from exporters.metrics_exporter import MetricsExporter, MetricsExporterSettings
 from tests.exporters.expected import SERVER_DEPENDENT, expected_metrics
+from thoth_monitoring.core.database import psycopg_url
+from thoth_monitoring.exporters.knowledge_graph.seed import Dataset
+from thoth_monitoring.exporters.metrics.service import MetricsExporter, MetricsExporterSettings
 
 
 async def collect(url: str, **options: object) -> MetricsExporter:

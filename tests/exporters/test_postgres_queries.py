@@ -14,11 +14,11 @@ import pytest
 import yaml
 
 from bench.common import free_port, stop, wait_for_http
-from exporters.database import psycopg_url
 from tests.conftest import REPOSITORY
 from tests.exporters.health.conftest import MakeDatabase
+from thoth_monitoring.core.database import psycopg_url
 
-QUERIES = REPOSITORY / "exporters" / "postgres" / "queries.yaml"
+QUERIES = REPOSITORY / "thoth_monitoring" / "exporters" / "postgres" / "queries.yaml"
 # Namespaces that legitimately have no rows on a lone test server.
 EMPTY_WITHOUT_REPLICAS = {"thoth_pg_replication"}
 

@@ -14,11 +14,11 @@ import psycopg
 import pytest
 from sqlalchemy import create_engine, inspect
 
-from exporters.database import psycopg_url
-from exporters.knowledge_graph import models
-from exporters.knowledge_graph.seed import Dataset, seed
 from tests.conftest import REPOSITORY, SEED_ANCHOR, SEED_SCALE
 from tests.exporters.test_metric_values import collect, mismatches
+from thoth_monitoring.core.database import psycopg_url
+from thoth_monitoring.exporters.knowledge_graph import models
+from thoth_monitoring.exporters.knowledge_graph.seed import Dataset, seed
 
 SCHEMA = Path(
     os.environ.get(

@@ -14,12 +14,15 @@ import pytest
 import requests
 
 from bench.common import free_port, stop, wait_for_http
-from exporters.ceph import S3Settings
-from exporters.knowledge_graph import models as m
-from exporters.knowledge_graph.documents import adviser_documents, upload_adviser_documents
-from exporters.knowledge_graph.seed import build_dataset
-from exporters.processes import backfill, start_prometheus
-from slo_reporter.report import Week
+from thoth_monitoring.core.s3 import S3Settings
+from thoth_monitoring.demo.processes import backfill, start_prometheus
+from thoth_monitoring.exporters.knowledge_graph import models as m
+from thoth_monitoring.exporters.knowledge_graph.documents import (
+    adviser_documents,
+    upload_adviser_documents,
+)
+from thoth_monitoring.exporters.knowledge_graph.seed import build_dataset
+from thoth_monitoring.slo_reporter.report import Week
 
 END = datetime(2026, 11, 23, tzinfo=UTC)  # Monday 00:00 UTC: the end of ISO week 2026-W47
 STEP = 300  # seconds between samples: fine enough for weekly windows, quick to backfill

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 from PIL import Image
 
-from slo_reporter import charts
+from thoth_monitoring.slo_reporter import charts
 
 END = datetime(2026, 11, 23, tzinfo=UTC)
 WEEK = (END - timedelta(days=7), END)

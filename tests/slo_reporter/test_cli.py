@@ -16,10 +16,10 @@ import yaml
 from PIL import Image, ImageStat
 
 from bench.common import free_port, wait_for_http
-from exporters.ceph import S3Settings
-from slo_reporter.report import Week
 from tests.exporters.test_cli import COMMAND, run
 from tests.screenshots import screenshot
+from thoth_monitoring.core.s3 import S3Settings
+from thoth_monitoring.slo_reporter.report import Week
 
 
 def test_rules_command_writes_a_rule_file_promtool_accepts(tmp_path: Path) -> None:
@@ -124,7 +124,7 @@ def test_serve_exposes_its_schedule_and_stops_on_ctrl_c(prometheus: str) -> None
 
 
 def test_serve_remembers_last_weeks_stored_report(prometheus: str, tmp_path: Path) -> None:
-    from slo_reporter.job import ReportSettings, last_stored, run_week
+    from thoth_monitoring.slo_reporter.job import ReportSettings, last_stored, run_week
 
     settings = ReportSettings.model_validate(
         {"prometheus": {"url": prometheus}, "store_dir": str(tmp_path)}

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from slo_reporter.compute import (
+from thoth_monitoring.slo_reporter.compute import (
     Measurement,
     budget,
     budget_burndown,

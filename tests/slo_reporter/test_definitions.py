@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from exporters.config import ConfigError
-from slo_reporter.definitions import SLO, error_ratio, load_slos
+from thoth_monitoring.core.config import ConfigError
+from thoth_monitoring.slo_reporter.definitions import SLO, error_ratio, load_slos
 
 RATIO = """
 slos:

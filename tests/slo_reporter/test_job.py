@@ -17,10 +17,10 @@ from typing import Any
 import boto3
 import pytest
 
-from exporters.ceph import S3Settings
-from slo_reporter.job import ReportSettings, SendFailed, build, run_week
 from tests.slo_reporter.conftest import REPORT_WEEK as WEEK
 from tests.slo_reporter.smtp import PASSWORD, USER, Handler, self_signed, smtp_server
+from thoth_monitoring.core.s3 import S3Settings
+from thoth_monitoring.slo_reporter.job import ReportSettings, SendFailed, build, run_week
 
 TO = ["sre@example.org", "team@example.org"]
 CC = ["stakeholders@example.org"]
@@ -189,7 +189,9 @@ def test_concurrent_sends_mail_exactly_once(
     with smtp_server(handler) as port:
         settings = settings_for(prometheus, ceph[0], port)
         report = build(settings, WEEK)  # once, from the real Prometheus; each run stores it
-        monkeypatch.setattr("slo_reporter.job.build", lambda settings, week: report)
+        monkeypatch.setattr(
+            "thoth_monitoring.slo_reporter.job.build", lambda settings, week: report
+        )
         for trial in range(TRIALS):
             if store == "local":
                 folder = tmp_path / str(trial)

@@ -7,10 +7,10 @@ from pathlib import Path
 import yaml
 
 from bench.common import free_port
-from slo_reporter.job import ReporterMetrics
 from tests.exporters.test_cli import run
 from tests.slo_reporter.conftest import REPORT_WEEK as WEEK
 from tests.slo_reporter.smtp import Handler, smtp_server
+from thoth_monitoring.slo_reporter.job import ReporterMetrics
 
 
 def test_s3_outage_gives_a_partial_report_stored_and_sent(prometheus: str, tmp_path: Path) -> None:

@@ -7,18 +7,6 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from slo_reporter.definitions import load_slos
-from slo_reporter.render import (
-    budget_lines,
-    duration,
-    hours,
-    number,
-    percent,
-    points,
-    relative,
-)
-from slo_reporter.report import Week, chart_series, kpi_table, slo_table
-from slo_reporter.sources import PrometheusSettings, PrometheusSource
 from tests.slo_reporter.conftest import (
     DOWN,
     END,
@@ -27,6 +15,18 @@ from tests.slo_reporter.conftest import (
     WEEK_STEPS,
     range_query,
 )
+from thoth_monitoring.slo_reporter.definitions import load_slos
+from thoth_monitoring.slo_reporter.render import (
+    budget_lines,
+    duration,
+    hours,
+    number,
+    percent,
+    points,
+    relative,
+)
+from thoth_monitoring.slo_reporter.report import Week, chart_series, kpi_table, slo_table
+from thoth_monitoring.slo_reporter.sources import PrometheusSettings, PrometheusSource
 
 
 def test_slo_table_statuses_and_numbers(prometheus: str) -> None:

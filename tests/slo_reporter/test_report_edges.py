@@ -10,11 +10,11 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from slo_reporter.definitions import SLO
-from slo_reporter.render import render_html, render_json, render_text
-from slo_reporter.report import Week, build_report, fired_alerts, slo_table
-from slo_reporter.sources import PrometheusSettings, PrometheusSource
 from tests.slo_reporter.conftest import range_query, serve_history
+from thoth_monitoring.slo_reporter.definitions import SLO
+from thoth_monitoring.slo_reporter.render import render_html, render_json, render_text
+from thoth_monitoring.slo_reporter.report import Week, build_report, fired_alerts, slo_table
+from thoth_monitoring.slo_reporter.sources import PrometheusSettings, PrometheusSource
 
 WEEK = Week.parse("2026-W13", "Europe/Prague")  # clocks go forward on Sunday 29 March
 STEP = 300

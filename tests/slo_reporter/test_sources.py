@@ -10,15 +10,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from bench.common import free_port
-from slo_reporter.definitions import SLO, load_slos
-from slo_reporter.sources import (
+from tests.slo_reporter.conftest import DOWN, END, STEP, WEEK, WEEK_STEPS
+from thoth_monitoring.slo_reporter.definitions import SLO, load_slos
+from thoth_monitoring.slo_reporter.sources import (
     PrometheusError,
     PrometheusSettings,
     PrometheusSource,
     Window,
     refused_queries,
 )
-from tests.slo_reporter.conftest import DOWN, END, STEP, WEEK, WEEK_STEPS
 
 
 def test_ratio_sli_events_and_previous_week(prometheus: str) -> None:

@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 import psycopg
 
-from exporters.health.connection import Limits
+from thoth_monitoring.exporters.health.connection import Limits
 
 LIMITS = Limits(statement_timeout=60, lock_timeout=5)
 MakeDatabase = Callable[..., str]

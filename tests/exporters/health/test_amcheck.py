@@ -3,10 +3,10 @@ and checks that cannot run (extension missing, timeout, unsupported index type, 
 
 import psycopg
 
-from exporters.health.amcheck import Outcome, amcheck_metrics, check_indexes
-from exporters.health.connection import read_only
 from tests.debian_postgres import DebianPostgres
 from tests.exporters.health.conftest import LIMITS, MakeDatabase, execute
+from thoth_monitoring.exporters.health.amcheck import Outcome, amcheck_metrics, check_indexes
+from thoth_monitoring.exporters.health.connection import read_only
 
 TABLE = (
     "CREATE TABLE accounts (id int PRIMARY KEY, tags text[])",

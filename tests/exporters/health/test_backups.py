@@ -6,9 +6,9 @@ from datetime import datetime
 
 import boto3
 
-from exporters.ceph import S3Settings, list_pages, make_client
-from exporters.health.backups import FOLDER, backup_metrics, backup_time
 from tests.exporters.health.test_bloat import samples
+from thoth_monitoring.core.s3 import S3Settings, list_pages, make_client
+from thoth_monitoring.exporters.health.backups import FOLDER, backup_metrics, backup_time
 
 
 def test_backup_names_parse_or_are_counted(s3_endpoint: str) -> None:

@@ -7,9 +7,9 @@ import psycopg
 import pytest
 from prometheus_client.metrics_core import Metric
 
-from exporters.health.bloat import ExactRequest, bloat_metrics
-from exporters.health.connection import read_only
 from tests.exporters.health.conftest import LIMITS, MakeDatabase, execute
+from thoth_monitoring.exporters.health.bloat import ExactRequest, bloat_metrics
+from thoth_monitoring.exporters.health.connection import read_only
 
 
 def samples(families: list[Metric], name: str) -> dict[tuple[str, ...], float]:

@@ -4,10 +4,10 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from exporters.health.connection import read_only
-from exporters.health.tables import table_metrics
 from tests.exporters.health.conftest import LIMITS, MakeDatabase, execute
 from tests.exporters.health.test_bloat import samples
+from thoth_monitoring.exporters.health.connection import read_only
+from thoth_monitoring.exporters.health.tables import table_metrics
 
 Values = dict[str, dict[tuple[str, ...], float]]
 
