@@ -32,6 +32,7 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from thoth_monitoring.alerts.command import DEFAULT_LISTEN
 from thoth_monitoring.alerts.github import (
     Comment,
     GitHubClient,
@@ -64,7 +65,6 @@ from thoth_monitoring.core.service import http_server, make_metrics_handler
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LISTEN = "0.0.0.0:9703"
 OPT_OUT_ANNOTATION = "github_close_on_resolve"
 UNUSABLE_REPOSITORY = {403, 404, 410}
 REJECTED = {400, 422}  # GitHub will never accept this content: drop the group's update

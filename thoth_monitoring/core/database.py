@@ -6,13 +6,15 @@ import os
 import subprocess
 import warnings
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from pydantic import AfterValidator, SecretStr
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 log = logging.getLogger(__name__)
 
@@ -113,8 +115,10 @@ def redact(url: str) -> str:
     return make_conninfo(**{key: parameters[key] for key in shown if key in parameters})
 
 
-def create_engine(url: str, pool_size: int, application_name: str) -> AsyncEngine:
+def create_engine(url: str, pool_size: int, application_name: str) -> "AsyncEngine":
     """An async engine with pre-ping, bounded pool waits and a connect timeout."""
+    from sqlalchemy.ext.asyncio import create_async_engine  # only the services need it
+
     return create_async_engine(
         "postgresql+psycopg://",  # everything goes to psycopg as arguments, never in a URL
         pool_size=pool_size,

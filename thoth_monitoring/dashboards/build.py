@@ -48,11 +48,10 @@ from grafana_foundation_sdk.models.dashboard import (
 from thoth_monitoring.slo_reporter.definitions import SLO, load_slos
 from thoth_monitoring.slo_reporter.rules import RECORD, WINDOWS
 
-__all__ = ["DASHBOARD_DIR", "panel_queries", "render_all", "write_all"]
+__all__ = ["panel_queries", "render_all", "write_all"]
 
 # Where `thoth-monitoring dashboards` writes, relative to the working directory: the repository's
 # folder when run from a checkout's root; from a wheel install a new folder, never the package.
-DASHBOARD_DIR = Path("thoth_monitoring") / "dashboards"
 TAG = "thoth"
 DATASOURCE = DataSourceRef(type_val="prometheus", uid="${DS_PROMETHEUS}")
 INPUTS = [{
@@ -71,7 +70,7 @@ AnyPanel = timeseries.Panel | stat.Panel | bargauge.Panel
 PanelBuilder = TypeVar("PanelBuilder", timeseries.Panel, stat.Panel, bargauge.Panel)
 
 
-def write_all(folder: Path = DASHBOARD_DIR) -> list[Path]:
+def write_all(folder: Path) -> list[Path]:
     """Regenerate every dashboard file in ``folder``; returns the paths written."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []

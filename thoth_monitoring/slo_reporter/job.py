@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 from thoth_monitoring.core.logs import LogFormat
 from thoth_monitoring.core.s3 import S3Settings
 from thoth_monitoring.core.service import http_server, make_metrics_handler
+from thoth_monitoring.slo_reporter.command import DEFAULT_LISTEN
 from thoth_monitoring.slo_reporter.definitions import DEFAULT_SLOS, load_slos
 from thoth_monitoring.slo_reporter.mail import MailSettings, build_message, send
 from thoth_monitoring.slo_reporter.render import (
@@ -40,8 +41,6 @@ from thoth_monitoring.slo_reporter.store import (
 )
 
 log = logging.getLogger(__name__)
-
-DEFAULT_LISTEN = "0.0.0.0:9704"
 
 
 class ReportSettings(BaseModel):

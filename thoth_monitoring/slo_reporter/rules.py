@@ -5,7 +5,6 @@ budget burns in 1 h (checked against 5 m too) or 5 % in 6 h (30 m); ticket when 
 other periods scale them.
 """
 
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -15,7 +14,6 @@ from thoth_monitoring.slo_reporter.definitions import SLO, error_ratio
 
 # Relative to the working directory: the repository's file when run from a checkout's root;
 # from a wheel install a new file there, never the copy inside the installed package.
-RULES_FILE = Path("thoth_monitoring") / "alerts" / "rules" / "slo.yaml"
 WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 RECORD = "slo:sli_error:ratio_rate{window}"
 SUMMARIES = {

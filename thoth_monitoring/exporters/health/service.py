@@ -34,12 +34,12 @@ from thoth_monitoring.core.runs import RunStatus, repeat
 from thoth_monitoring.core.s3 import S3Settings, list_pages, make_client
 from thoth_monitoring.core.service import http_server, make_metrics_handler
 from thoth_monitoring.exporters.health import amcheck, backups, bloat, tables
+from thoth_monitoring.exporters.health.command import DEFAULT_LISTEN
 from thoth_monitoring.exporters.health.connection import Limits, database_name, read_only
 from thoth_monitoring.exporters.health.families import merge
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LISTEN = "0.0.0.0:9702"
 SELF = "thoth_graph_exporter"
 
 

@@ -26,15 +26,15 @@ from thoth_monitoring.core.database import (
 from thoth_monitoring.core.logs import LogFormat
 from thoth_monitoring.core.s3 import make_client
 from thoth_monitoring.core.service import http_server, make_metrics_handler
+from thoth_monitoring.core.settings import config_valid
 from thoth_monitoring.exporters.knowledge_graph.models import ALEMBIC_REVISION
 from thoth_monitoring.exporters.metrics.collection import Collector
+from thoth_monitoring.exporters.metrics.command import DEFAULT_LISTEN
 from thoth_monitoring.exporters.metrics.documents import DocumentCounter, DocumentCountSettings
 from thoth_monitoring.exporters.metrics.exposition import ContentMetrics
 from thoth_monitoring.exporters.metrics.metricset import MetricDefinition, load_metric_set
 
 log = logging.getLogger(__name__)
-
-DEFAULT_LISTEN = "0.0.0.0:9701"
 
 
 class MetricsExporterSettings(BaseModel):
@@ -183,7 +183,7 @@ async def check_config(settings: MetricsExporterSettings) -> int:
     when ``--database-url`` answers (the embedded server is not started just for a check).
     2 if a query is invalid."""
     metrics = settings.metric_set()
-    print(f"configuration is valid: {len(metrics)} metrics")
+    config_valid(f"{len(metrics)} metrics")
     if settings.database_url is None:
         print("queries not checked: no database URL given")
         return 0
