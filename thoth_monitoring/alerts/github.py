@@ -22,6 +22,8 @@ from typing import Any, Protocol, TypeVar
 
 import aiohttp
 
+from thoth_monitoring.core.retry import Backoff
+
 log = logging.getLogger(__name__)
 
 _NEXT_LINK = re.compile(r'<([^>]+)>;\s*rel="next"')
@@ -121,6 +123,7 @@ class GitHubClient:
         }
         self.write_spacing = write_spacing
         self.max_retries = max_retries
+        self.backoff = Backoff(initial=1.0, maximum=30.0)
         self.timeout = aiohttp.ClientTimeout(total=timeout)
         self.observe = observe
         self.sleep = sleep
@@ -210,14 +213,27 @@ class GitHubClient:
                 return data, headers
             until = _rate_limited_until(status, headers, data)
             if until is not None:
-                log.warning("event=github_rate_limited operation=%s status=%d wait=%.1f",
-                            operation, status, until - time.time())  # fmt: skip
+                log.warning(
+                    "github_rate_limited",
+                    extra={
+                        "operation": operation,
+                        "status": status,
+                        "wait": round(until - time.time(), 1),
+                    },
+                )
                 raise RateLimited(f"{operation}: rate limited (HTTP {status})", status, until)
             reason = f"{operation}: HTTP {status}"
             if isinstance(data, _NotJson):
                 reason += f", {data.content_type or 'untyped'} answer instead of JSON"
-                log.warning("event=github_not_json operation=%s status=%d content_type=%s start=%r",
-                            operation, status, data.content_type, data.start)  # fmt: skip
+                log.warning(
+                    "github_not_json",
+                    extra={
+                        "operation": operation,
+                        "status": status,
+                        "content_type": data.content_type,
+                        "start": data.start,
+                    },
+                )
             if status >= 500 or 200 <= status < 300:  # failed or unreadable after GitHub got it
                 if not idempotent:
                     raise GitHubError(f"{reason} (may have been applied)", status)
@@ -244,8 +260,8 @@ class GitHubClient:
         self._last_write = time.monotonic()
 
     async def _back_off(self, attempt: int, reason: str) -> None:
-        delay = min(2.0 ** (attempt - 1), 30.0)
-        log.warning("event=github_retry reason=%r delay=%.1f", reason, delay)
+        delay = self.backoff.delay(attempt)
+        log.warning("github_retry", extra={"reason": reason, "delay": round(delay, 1)})
         await self.sleep(delay)
 
 

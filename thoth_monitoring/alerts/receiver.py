@@ -58,10 +58,12 @@ from thoth_monitoring.alerts.render import (
     misrouted_note,
 )
 from thoth_monitoring.alerts.store import Backlog, GroupStore, Pending, Recorded, StoreUnavailable
+from thoth_monitoring.core import service
 from thoth_monitoring.core.config import ConfigError, Duration, NonNegativeDuration
 from thoth_monitoring.core.database import DEFAULT_DATA_DIR
 from thoth_monitoring.core.logs import LogFormat
-from thoth_monitoring.core.service import http_server, make_metrics_handler
+from thoth_monitoring.core.retry import Backoff
+from thoth_monitoring.core.service import Service
 
 log = logging.getLogger(__name__)
 
@@ -229,7 +231,7 @@ class Receiver:
         self.metrics = metrics
         self.store = store
         self.clock = clock  # for the reopen window; queue and pause times are Unix times
-        self.retry_delay = retry_delay
+        self.backoff = Backoff(initial=retry_delay, maximum=MAX_RETRY_DELAY)
         self.issues: dict[str, Issue] = {}
         self.listed: set[str] = set()
         self.unusable: set[str] = set()
@@ -252,8 +254,15 @@ class Receiver:
         self.metrics.recorded.labels(outcome).inc()
         if outcome == "queued":
             self.wake.set()
-        log.info("event=notification_recorded key=%s status=%s outcome=%s pending=%d",
-                 key, notification.status, outcome, backlog.size)  # fmt: skip
+        log.info(
+            "notification_recorded",
+            extra={
+                "key": key,
+                "status": notification.status,
+                "outcome": outcome,
+                "pending": backlog.size,
+            },
+        )
         return outcome
 
     async def run(self) -> None:
@@ -272,11 +281,11 @@ class Receiver:
                 self.pause_until = max(self.pause_until, error.until)
                 continue
             except (GitHubError, StoreUnavailable) as error:
-                log.warning("event=worker_failed error=%s", error)
+                log.warning("worker_failed", extra={"error": error})
             except Exception:  # a bug must not stop every later delivery
-                log.exception("event=worker_failed")
+                log.exception("worker_failed")
             failures += 1
-            await asyncio.sleep(min(self.retry_delay * 2 ** (failures - 1), MAX_RETRY_DELAY))
+            await asyncio.sleep(self.backoff.delay(failures))
 
     async def warm(self) -> None:
         """List the default repository's alert issues."""
@@ -300,7 +309,7 @@ class Receiver:
             outcome = await self._resolved(notification, rendered, issue, ends_at)
         self.metrics.notifications.labels(outcome).inc()
         self.metrics.open_issues.set(sum(i.state == "open" for i in self.issues.values()))
-        log.info("event=notification key=%s outcome=%s", rendered.key, outcome)
+        log.info("notification", extra={"key": rendered.key, "outcome": outcome})
         return outcome
 
     async def _step(self) -> None:
@@ -308,7 +317,7 @@ class Receiver:
         if not self.ready:
             await self.warm()
             self.ready = True
-            log.info("event=ready tracked_issues=%d", len(self.issues))
+            log.info("ready", extra={"tracked_issues": len(self.issues)})
             return
         self.wake.clear()  # before looking, so that a record made meanwhile wakes us
         group = await self.store.next_due(time.time())
@@ -330,11 +339,12 @@ class Receiver:
                 self.metrics.notifications.labels("github_error").inc()
                 self.listed.clear()  # whatever GitHub did, the next attempt sees it
                 if error.status in REJECTED:
-                    log.error("event=notification_dropped key=%s error=%s", group.key, error)
+                    log.error("notification_dropped", extra={"key": group.key, "error": error})
                     self._observe(await self.store.done(group))
                     return
-            delay = min(self.retry_delay * 2**group.attempts, MAX_RETRY_DELAY)
-            await self.store.retry_later(group, time.time() + delay)
+            await self.store.retry_later(
+                group, time.time() + self.backoff.delay(group.attempts + 1)
+            )
             raise
         self._observe(await self.store.done(group))
 
@@ -345,7 +355,7 @@ class Receiver:
             await self.store.pause(self.pause_until)
         wait = max(stored, self.pause_until) - time.time()
         if wait > 0:
-            log.warning("event=github_paused seconds=%.1f", wait)
+            log.warning("github_paused", extra={"seconds": round(wait, 1)})
             await asyncio.sleep(wait)
 
     def _observe(self, backlog: Backlog) -> None:
@@ -513,33 +523,41 @@ class DryRun:
         self.numbers = 0
 
     async def list_issues(self, repo: str, label: str) -> list[Issue]:
-        log.info("event=dry_run call=list_issues repo=%s label=%s", repo, label)
+        log.info("dry_run", extra={"call": "list_issues", "repo": repo, "label": label})
         return []
 
     async def create_issue(self, repo: str, title: str, body: str, labels: list[str]) -> Issue:
         self.numbers += 1
-        log.info("event=dry_run call=create_issue repo=%s title=%r", repo, title)
+        log.info("dry_run", extra={"call": "create_issue", "repo": repo, "title": title})
         return Issue(repo, self.numbers, title, body, "open", None, "")
 
     async def update_issue(self, issue: Issue, **fields: Any) -> Issue:
-        log.info("event=dry_run call=update_issue repo=%s number=%d fields=%s",
-                 issue.repo, issue.number, sorted(fields))  # fmt: skip
+        log.info(
+            "dry_run",
+            extra={
+                "call": "update_issue",
+                "repo": issue.repo,
+                "number": issue.number,
+                "fields": sorted(fields),
+            },
+        )
         state = fields.get("state", issue.state)
         closed_at = datetime.now(UTC).isoformat() if state == "closed" else None
         return Issue(issue.repo, issue.number, fields.get("title", issue.title),
                      fields.get("body", issue.body), state, closed_at, issue.html_url)  # fmt: skip
 
     async def comment(self, issue: Issue, body: str) -> None:
-        log.info("event=dry_run call=comment repo=%s number=%d", issue.repo, issue.number)
+        log.info("dry_run", extra={"call": "comment", "repo": issue.repo, "number": issue.number})
 
     async def list_comments(self, issue: Issue) -> list[Comment]:
-        log.info("event=dry_run call=list_comments repo=%s number=%d", issue.repo, issue.number)
+        log.info(
+            "dry_run", extra={"call": "list_comments", "repo": issue.repo, "number": issue.number}
+        )
         return []
 
 
 def make_app(settings: ReceiverSettings, receiver: Receiver) -> web.Application:
     accepted = settings.accepted_authorization()
-    app = web.Application(client_max_size=settings.max_payload_bytes)
 
     async def alerts(request: web.Request) -> web.Response:
         if settings.authenticated() and not _authorized(request, accepted):
@@ -561,27 +579,21 @@ def make_app(settings: ReceiverSettings, receiver: Receiver) -> web.Application:
             outcome = await receiver.accept(notification)
         except StoreUnavailable as error:
             receiver.metrics.recorded.labels("store_unavailable").inc()
-            log.error("event=store_unavailable error=%s", error)
+            log.error("store_unavailable", extra={"error": error})
             return web.json_response({"error": "cannot record notifications now"}, status=503)
         if outcome == "queue_full":
             waiting = f"{receiver.settings.max_pending} alert groups wait for GitHub"
             return web.json_response({"error": f"{waiting}; retry later"}, status=503)
         return web.json_response({"outcome": outcome}, status=202 if outcome == "queued" else 200)
 
-    async def ready(request: web.Request) -> web.Response:
-        return web.Response(
-            status=200 if receiver.ready else 503, text="ready\n" if receiver.ready else "warming\n"
-        )
-
-    app.router.add_post("/alerts", alerts)
-    app.router.add_get("/healthz", _healthz)
-    app.router.add_get("/readyz", ready)
-    app.router.add_get("/metrics", make_metrics_handler(receiver.metrics.registry))
-    return app
-
-
-async def _healthz(request: web.Request) -> web.Response:
-    return web.Response(text="ok\n")
+    return Service(
+        "alert receiver",
+        receiver.metrics.registry,
+        ready=lambda: receiver.ready,
+        not_ready="warming",
+        routes=[web.post("/alerts", alerts)],
+        client_max_size=settings.max_payload_bytes,
+    ).app()
 
 
 def _authorized(request: web.Request, accepted: set[str]) -> bool:
@@ -634,11 +646,10 @@ async def serve(settings: ReceiverSettings) -> None:
         async with aiohttp.ClientSession() as session:
             tracker = build_tracker(settings, session, metrics)
             receiver = Receiver(settings, tracker, renderer, metrics, store)
-            async with http_server(make_app(settings, receiver), settings.listen):
-                log.info("event=listening address=%s repo=%s state=%s pending=%d",
-                         settings.listen, settings.default_repo, store.path,
-                         backlog.size)  # fmt: skip
-                await receiver.run()
+            await service.serve(
+                make_app(settings, receiver), settings.listen, receiver.run(),
+                repo=settings.default_repo, state=store.path, pending=backlog.size,
+            )  # fmt: skip
     finally:
         await store.close()
 

@@ -72,7 +72,7 @@ def group_key(notification: Notification, template: jinja2.Template | None = Non
         try:
             source = template.render(notification.model_dump())
         except jinja2.UndefinedError as error:
-            log.warning("event=key_template_failed error=%r group_key_used=true", str(error))
+            log.warning("key_template_failed", extra={"error": str(error), "group_key_used": True})
     return hashlib.sha256(source.encode()).hexdigest()[:16]
 
 

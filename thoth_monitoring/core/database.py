@@ -34,7 +34,7 @@ def embedded_url(data_dir: Path = DEFAULT_DATA_DIR, database: str | None = None)
     with server._lock:  # a handle cached by this process may point at a server stopped since
         server.ensure_postgres_running()
     url: str = server.get_uri(database)
-    log.info("event=embedded_postgres_ready data_dir=%s", data_dir)
+    log.info("embedded_postgres_ready", extra={"data_dir": data_dir})
     return url
 
 

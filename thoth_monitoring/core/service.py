@@ -77,11 +77,12 @@ async def _healthz(request: web.Request) -> web.Response:
 
 
 async def serve(
-    service: Service, listen: str, work: Awaitable[object] | None = None, **fields: object
+    app: web.Application, listen: str, work: Awaitable[object] | None = None, **fields: object
 ) -> None:
-    """Serve ``service`` on ``listen`` and run ``work`` (or nothing) until cancelled."""
-    async with http_server(service.app(), listen):
-        log.info("listening", extra={"event": "listening", "address": listen, **fields})
+    """Serve ``app`` on ``listen``, log where (with ``fields``), and run ``work`` (or nothing)
+    until cancelled."""
+    async with http_server(app, listen):
+        log.info("listening", extra={"address": listen, **fields})
         await (work if work is not None else asyncio.Event().wait())
 
 
@@ -97,7 +98,7 @@ def run_until_stopped(main: Coroutine[Any, Any, object]) -> int:
         try:
             await main
         except asyncio.CancelledError:
-            log.info("stopped", extra={"event": "stopped"})
+            log.info("stopped")
 
     with contextlib.suppress(KeyboardInterrupt):  # a SIGINT before the handlers are in place
         asyncio.run(guarded())

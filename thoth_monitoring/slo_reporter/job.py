@@ -11,15 +11,15 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
+from thoth_monitoring.core import service
 from thoth_monitoring.core.logs import LogFormat
 from thoth_monitoring.core.s3 import S3Settings
-from thoth_monitoring.core.service import http_server, make_metrics_handler
+from thoth_monitoring.core.service import Service
 from thoth_monitoring.slo_reporter.command import DEFAULT_LISTEN
 from thoth_monitoring.slo_reporter.definitions import DEFAULT_SLOS, load_slos
 from thoth_monitoring.slo_reporter.mail import MailSettings, build_message, send
@@ -152,7 +152,7 @@ def run_week(settings: ReportSettings, week: Week, send_mail: bool, force: bool 
     try:
         with store.sending(week.label, force):
             if store.get(week.label, SENT_MARKER) is not None and not force:
-                log.info("event=already_sent week=%s", week.label)
+                log.info("already_sent", extra={"week": week.label})
                 return Outcome(week.label, stored, False, subject(report), already_sent=True,
                                partial=report.partial)  # fmt: skip
             html = render_html(report, settings.grafana_url, "cid")
@@ -167,7 +167,7 @@ def run_week(settings: ReportSettings, week: Week, send_mail: bool, force: bool 
                       "to": settings.mail.to, "cc": settings.mail.cc}  # fmt: skip
             store.put(week.label, SENT_MARKER, json.dumps(marker).encode(), "application/json")
     except SendInProgress as error:
-        log.info("event=send_in_progress week=%s holder=%r", week.label, str(error))
+        log.info("send_in_progress", extra={"week": week.label, "holder": str(error)})
         return Outcome(week.label, stored, False, subject(report), sending_elsewhere=str(error),
                        partial=report.partial)  # fmt: skip
     return Outcome(week.label, stored, True, subject(report), partial=report.partial)
@@ -216,12 +216,19 @@ async def serve(settings: ReportSettings) -> None:
             outcome = await asyncio.to_thread(run_week, settings, week, settings.mail is not None)
         except Exception as error:
             metrics.runs.labels("failure").inc()
-            log.error("event=report_failed week=%s error=%r", week.label, error)
+            log.error("report_failed", extra={"week": week.label, "error": repr(error)})
         else:
             metrics.runs.labels("partial" if outcome.partial else "success").inc()
             metrics.last_success.set(time.time())
-            log.info("event=report_done week=%s stored=%s sent=%s partial=%s", week.label,
-                     outcome.stored[0], outcome.sent, outcome.partial)  # fmt: skip
+            log.info(
+                "report_done",
+                extra={
+                    "week": week.label,
+                    "stored": outcome.stored[0],
+                    "sent": outcome.sent,
+                    "partial": outcome.partial,
+                },
+            )
         finally:
             metrics.duration.set(time.monotonic() - started)
             _set_next_run(scheduler, metrics)
@@ -231,16 +238,13 @@ async def serve(settings: ReportSettings) -> None:
         metrics.last_success.set(last.timestamp())
     scheduler.add_job(scheduled, trigger, id="weekly-report", max_instances=1, coalesce=True,
                       misfire_grace_time=3600)  # fmt: skip
-    app = web.Application()
-    app.router.add_get("/metrics", make_metrics_handler(metrics.registry))
-    app.router.add_get("/healthz", _healthz)
+    app = Service("slo reporter", metrics.registry).app()
     scheduler.start()
     _set_next_run(scheduler, metrics)
     try:
-        async with http_server(app, settings.listen):
-            log.info("event=listening address=%s schedule=%r timezone=%s", settings.listen,
-                     settings.schedule, settings.timezone)  # fmt: skip
-            await asyncio.Event().wait()
+        await service.serve(
+            app, settings.listen, schedule=settings.schedule, timezone=settings.timezone
+        )
     finally:
         scheduler.shutdown(wait=False)
 
@@ -252,7 +256,7 @@ def last_stored(settings: ReportSettings) -> datetime | None:
     try:
         stored = settings.report_store().get(week.label, "report.json")
     except Exception as error:  # a store outage must not stop the scheduler from starting
-        log.warning("event=store_unreadable error=%r", error)
+        log.warning("store_unreadable", extra={"error": repr(error)})
         return None
     return None if stored is None else datetime.fromisoformat(json.loads(stored)["generated"])
 
@@ -261,7 +265,3 @@ def _set_next_run(scheduler: AsyncIOScheduler, metrics: ReporterMetrics) -> None
     job = scheduler.get_job("weekly-report")
     if job is not None and job.next_run_time is not None:
         metrics.next_run.set(job.next_run_time.timestamp())
-
-
-async def _healthz(request: web.Request) -> web.Response:
-    return web.Response(text="ok\n")

@@ -17,9 +17,12 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from thoth_monitoring.core.config import Duration
+from thoth_monitoring.core.retry import Backoff
 from thoth_monitoring.slo_reporter.report import Report
 
 log = logging.getLogger(__name__)
+
+MAX_BACKOFF_SECONDS = 300.0
 Address = Annotated[str, Field(pattern=r"^[^@\s<>,]+@[^@\s<>,]+$")]
 
 
@@ -83,27 +86,33 @@ def build_message(
 def send(message: EmailMessage, settings: MailSettings) -> None:
     """Deliver to every To and Cc; retries transient failures with exponential backoff, raises
     ``smtplib.SMTPException`` or ``OSError`` after the last attempt."""
-    delay = settings.backoff
+    backoff = Backoff(initial=settings.backoff, maximum=MAX_BACKOFF_SECONDS)
     for attempt in range(1, settings.attempts + 1):
+        delay = backoff.delay(attempt)
         try:
             _send_once(message, settings)
-            log.info("event=report_sent recipients=%d attempt=%d",
-                     len(settings.to) + len(settings.cc), attempt)  # fmt: skip
+            log.info(
+                "report_sent",
+                extra={"recipients": len(settings.to) + len(settings.cc), "attempt": attempt},
+            )
             return
         except (smtplib.SMTPAuthenticationError, smtplib.SMTPRecipientsRefused):
             raise
         except smtplib.SMTPResponseException as error:
             if error.smtp_code >= 500 or attempt == settings.attempts:
                 raise
-            log.warning("event=send_failed attempt=%d code=%d retry_in=%.0f", attempt,
-                        error.smtp_code, delay)  # fmt: skip
+            log.warning(
+                "send_failed",
+                extra={"attempt": attempt, "code": error.smtp_code, "retry_in": round(delay, 0)},
+            )
         except (smtplib.SMTPException, OSError) as error:
             if attempt == settings.attempts:
                 raise
-            log.warning("event=send_failed attempt=%d error=%r retry_in=%.0f", attempt, error,
-                        delay)  # fmt: skip
+            log.warning(
+                "send_failed",
+                extra={"attempt": attempt, "error": repr(error), "retry_in": round(delay, 0)},
+            )
         time.sleep(delay)
-        delay *= 2
 
 
 def _send_once(message: EmailMessage, settings: MailSettings) -> None:

@@ -126,7 +126,7 @@ def adviser_section(settings: S3Settings, week: Week) -> AdviserRuns | Unavailab
     try:
         return read_adviser_runs(settings, week.start, week.end)
     except (BotoCoreError, ClientError) as error:
-        log.warning("event=section_unavailable section=adviser error=%r", error)
+        log.warning("section_unavailable", extra={"section": "adviser", "error": repr(error)})
         return Unavailable(f"Ceph ({settings.endpoint_url}) could not be read: {error}")
 
 

@@ -159,8 +159,9 @@ class S3Store:
                     f"{holder} has been sending since {claimed} (its claim "
                     f"s3://{self.settings.bucket}/{key} expires {until.isoformat()})"
                 )
-            log.warning("event=send_claim_expired key=%s holder=%s claimed=%s", key, holder,
-                        claimed)  # fmt: skip
+            log.warning(
+                "send_claim_expired", extra={"key": key, "holder": holder, "claimed": claimed}
+            )
             try:
                 return self._put_claim(key, claim, IfMatch=held["ETag"])
             except ClientError as error:
@@ -181,7 +182,7 @@ class S3Store:
         try:
             self.client.delete_object(Bucket=self.settings.bucket, Key=key, IfMatch=etag)
         except (ClientError, BotoCoreError) as error:
-            log.warning("event=send_claim_not_released key=%s error=%r", key, error)
+            log.warning("send_claim_not_released", extra={"key": key, "error": repr(error)})
 
 
 def _lost_race(error: ClientError) -> bool:

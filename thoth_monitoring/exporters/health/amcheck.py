@@ -62,9 +62,13 @@ async def check_indexes(
     ).fetchone()
     if installed is None:
         log.warning(
-            "event=amcheck_missing database=%s message=%r", database,
-            "the amcheck extension is not installed: CREATE EXTENSION amcheck; no index is checked",
-        )  # fmt: skip
+            "amcheck_missing",
+            extra={
+                "database": database,
+                "advice": "the amcheck extension is not installed: CREATE EXTENSION amcheck; "
+                "no index is checked",
+            },
+        )
     if index_timeout is not None:
         milliseconds = str(max(1, int(index_timeout * 1000)))
         await conn.execute("SELECT set_config('statement_timeout', %s, false)", (milliseconds,))
@@ -79,10 +83,10 @@ async def check_indexes(
         else:
             outcome = await _check(conn, oid, schema, table, index)
         if outcome.state != "healthy" and outcome.reason != "amcheck_missing":
-            log.warning(
-                "event=index_check database=%s index=%s.%s state=%s reason=%r",
-                database, schema, index, outcome.state, outcome.reason,
-            )  # fmt: skip
+            log.warning("index_check", extra={
+                "database": database, "index": f"{schema}.{index}", "state": outcome.state,
+                "reason": outcome.reason,
+            })  # fmt: skip
         outcomes.append(outcome)
     return outcomes
 

@@ -38,7 +38,7 @@ def backup_metrics(objects: list[dict[str, Any]], folder: str) -> list[Metric]:
         when = backup_time(name)
         if when is None:
             unparseable += 1
-            log.warning("event=backup_name_unparseable key=%r", item["Key"])
+            log.warning("backup_name_unparseable", extra={"key": item["Key"]})
         else:
             parsed.append((when, int(item["Size"])))
     newest = max(parsed, default=None)

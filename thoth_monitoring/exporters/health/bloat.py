@@ -246,10 +246,10 @@ async def bloat_metrics(
         labels: tuple[str, ...]
         if isinstance(result, Unavailable):
             unavailable.append(((database, relation.schema, name, result.reason), 1))
-            log.info(
-                "event=bloat_estimate_unavailable database=%s relation=%s.%s reason=%s detail=%r",
-                database, relation.schema, name, result.reason, result.detail,
-            )  # fmt: skip
+            log.info("bloat_estimate_unavailable", extra={
+                "database": database, "relation": f"{relation.schema}.{name}",
+                "reason": result.reason, "detail": result.detail,
+            })  # fmt: skip
         elif relation.index is None:
             labels = (database, relation.schema, relation.table, "estimate")
             table_rows.append((labels, result.bloat_bytes))
@@ -299,11 +299,12 @@ async def _exact(
     leaves an index unchecked: the estimate stays), and whether pgstattuple is installed."""
     cursor = await conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'pgstattuple'")
     if await cursor.fetchone() is None:
-        log.warning(
-            "event=pgstattuple_missing database=%s message=%r", database,
-            "exact bloat figures were asked for but the pgstattuple extension is not installed; "
-            "run CREATE EXTENSION pgstattuple (as a superuser) and grant pg_stat_scan_tables",
-        )  # fmt: skip
+        log.warning("pgstattuple_missing", extra={
+            "database": database,
+            "advice": "exact bloat figures were asked for but the pgstattuple extension is not "
+            "installed; run CREATE EXTENSION pgstattuple (as a superuser) and grant "
+            "pg_stat_scan_tables",
+        })  # fmt: skip
         return [], [], False
     cursor = await conn.execute(
         "SELECT c.oid, n.nspname, c.relname, pg_relation_size(c.oid) FROM pg_class AS c "
@@ -337,10 +338,10 @@ async def _measure(
         measured = await (await conn.execute(PGSTATTUPLE_SQL, (oid,))).fetchone()
     except psycopg.DatabaseError as error:
         reason = _SKIP_REASONS.get(type(error), "error")
-        log.warning(
-            "event=bloat_exact_skipped database=%s table=%s.%s reason=%s detail=%r",
-            database, schema, table, reason, " ".join(str(error).split()),
-        )  # fmt: skip
+        log.warning("bloat_exact_skipped", extra={
+            "database": database, "table": f"{schema}.{table}", "reason": reason,
+            "detail": " ".join(str(error).split()),
+        })  # fmt: skip
         return reason
     return None if measured is None else exact_bloat(*measured[2:])
 

@@ -27,12 +27,13 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 from pydantic import BaseModel, ConfigDict, Field
 
+from thoth_monitoring.core import service
 from thoth_monitoring.core.config import Duration
 from thoth_monitoring.core.database import DEFAULT_DATA_DIR, DatabaseUrl, resolve_url
 from thoth_monitoring.core.logs import LogFormat
 from thoth_monitoring.core.runs import RunStatus, repeat
 from thoth_monitoring.core.s3 import S3Settings, list_pages, make_client
-from thoth_monitoring.core.service import http_server, make_metrics_handler
+from thoth_monitoring.core.service import Service
 from thoth_monitoring.exporters.health import amcheck, backups, bloat, tables
 from thoth_monitoring.exporters.health.command import DEFAULT_LISTEN
 from thoth_monitoring.exporters.health.connection import Limits, database_name, read_only
@@ -161,16 +162,16 @@ class GraphExporter:
                 if isinstance(error, TimeoutError):
                     message = f"task exceeded its deadline of {unit.deadline:g}s"
                 log.warning(
-                    "event=task_failed task=%s database=%s error=%s",
-                    unit.task, unit.database, message,
-                )  # fmt: skip
+                    "task_failed",
+                    extra={"task": unit.task, "database": unit.database, "error": message},
+                )
                 unit.record(time.perf_counter() - started, self.clock(), message)
             else:
-                unit.record(time.perf_counter() - started, self.clock())
-                log.info(
-                    "event=task_done task=%s database=%s seconds=%.3f",
-                    unit.task, unit.database, unit.last_duration,
-                )  # fmt: skip
+                seconds = time.perf_counter() - started
+                unit.record(seconds, self.clock())
+                log.info("task_done", extra={
+                    "task": unit.task, "database": unit.database, "seconds": round(seconds, 3),
+                })  # fmt: skip
             finally:
                 self.generation += 1
 
@@ -205,10 +206,16 @@ class GraphExporter:
     def app(self) -> web.Application:
         registry = CollectorRegistry(auto_describe=False)
         registry.register(self)
-        app = web.Application()
-        app.router.add_get("/metrics", make_metrics_handler(registry, lambda: self.generation))
-        app.router.add_get("/healthz", _ok)
-        return app
+        return Service(
+            "graph exporter", registry, state=lambda: self.generation, status=self._status
+        ).app()
+
+    def _status(self) -> list[tuple[str, str]]:
+        return [
+            (f"{unit.task} ({unit.database or '-'})",
+             f"every {unit.interval:g}s, {'failing' if unit.last_error else 'ok'}")
+            for unit in self.units
+        ]  # fmt: skip
 
 
 class _Fixed:
@@ -222,10 +229,6 @@ class _Fixed:
 
     def collect(self) -> list[Metric]:
         return self.families
-
-
-async def _ok(request: web.Request) -> web.Response:
-    return web.Response(text="ok\n")
 
 
 def self_metrics(units: list[Unit], pushed: bool = False) -> Iterator[Metric]:
@@ -315,9 +318,9 @@ def _backup_unit(options: TaskSettings, s3: S3Settings) -> Unit:
 
 async def serve(settings: GraphExporterSettings) -> None:
     exporter = GraphExporter.build(settings)
-    async with http_server(exporter.app(), settings.listen):
-        log.info("event=listening address=%s tasks=%d", settings.listen, len(exporter.units))
-        await exporter.run_forever()
+    await service.serve(
+        exporter.app(), settings.listen, exporter.run_forever(), tasks=len(exporter.units)
+    )
 
 
 async def run_once(settings: GraphExporterSettings) -> int:

@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from thoth_monitoring.core.retry import Backoff
 from thoth_monitoring.core.runs import RunStatus, repeat
 from thoth_monitoring.exporters.metrics.metricset import MetricDefinition
 
@@ -103,10 +104,10 @@ class Collector:
             up = True
         except (TimeoutError, OSError, SQLAlchemyError) as error:
             if self._logged_up is not False:
-                log.warning("event=database_down error=%s", _one_line(error))
+                log.warning("database_down", extra={"error": _one_line(error)})
             up = False
         if up and self._logged_up is not True:
-            log.info("event=database_up")
+            log.info("database_up")
         self._logged_up = up
         self._set_database_up(up)
         return up
@@ -122,7 +123,7 @@ class Collector:
                     definition, await self._execute(definition, definition.sql)
                 )
             except QueryError as error:
-                log.warning("event=collection_failed metric=%s error=%s", name, error)
+                log.warning("collection_failed", extra={"metric": name, "error": error})
                 status.record(time.perf_counter() - started, self.clock(), str(error))
             else:
                 status.record(time.perf_counter() - started, self.clock())
@@ -146,14 +147,15 @@ class Collector:
         return {d.name: outcome for d, outcome in zip(definitions, outcomes, strict=True)}
 
     async def _probe_loop(self) -> None:
-        backoff = 1.0
+        backoff = Backoff(maximum=min(MAX_BACKOFF_SECONDS, self.probe_interval))
+        failures = 0
         while True:
             if await self.probe():
-                backoff = 1.0
+                failures = 0
                 await asyncio.sleep(self.probe_interval)
             else:
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS, self.probe_interval)
+                failures += 1
+                await asyncio.sleep(backoff.delay(failures))
 
     async def _metric_loop(self, name: str) -> None:
         interval = self.statuses[name].definition.interval

@@ -122,7 +122,7 @@ class DocumentCounter:
             self._counts = counts
             self.last_recount = self.last_refresh = self.clock()
             self.generation += 1
-        log.info("event=ceph_recount documents=%d", sum(c.count for c in counts.values()))
+        log.info("ceph_recount", extra={"documents": sum(c.count for c in counts.values())})
 
     def _set_up(self, up: bool) -> None:
         if up != self.up:

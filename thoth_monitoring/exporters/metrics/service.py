@@ -15,6 +15,7 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 
+from thoth_monitoring.core import service
 from thoth_monitoring.core.config import Duration
 from thoth_monitoring.core.database import (
     DEFAULT_DATA_DIR,
@@ -25,7 +26,7 @@ from thoth_monitoring.core.database import (
 )
 from thoth_monitoring.core.logs import LogFormat
 from thoth_monitoring.core.s3 import make_client
-from thoth_monitoring.core.service import http_server, make_metrics_handler
+from thoth_monitoring.core.service import Service
 from thoth_monitoring.core.settings import config_valid
 from thoth_monitoring.exporters.knowledge_graph.models import ALEMBIC_REVISION
 from thoth_monitoring.exporters.metrics.collection import Collector
@@ -128,52 +129,42 @@ class MetricsExporter:
             try:
                 await asyncio.to_thread(self.documents.refresh)
             except Exception as error:
-                log.warning("event=ceph_refresh_failed error=%s", " ".join(str(error).split()))
+                log.warning("ceph_refresh_failed", extra={"error": " ".join(str(error).split())})
             await asyncio.sleep(self.settings.s3.refresh_interval)
 
     def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_get("/metrics", make_metrics_handler(self.registry, self.content.state))
-        app.router.add_get("/", self._landing)
-        app.router.add_get("/healthz", self._healthz)
-        app.router.add_get("/readyz", self._readyz)
-        return app
+        return Service(
+            "metrics exporter",
+            self.registry,
+            state=self.content.state,
+            ready=lambda: self.collector.ready,
+            not_ready="first collection still running",
+            status=self._status,
+        ).app()
 
-    async def _landing(self, request: web.Request) -> web.Response:
-        rows = "".join(
-            f"<tr><td>{name}</td><td>{status.definition.interval:g}s</td>"
-            f"<td>{'ok' if status.last_error is None else 'failing'}</td></tr>"
+    def _status(self) -> list[tuple[str, str]]:
+        return [
+            (name, f"every {status.definition.interval:g}s, "
+                   f"{'ok' if status.last_error is None else 'failing'}")
             for name, status in self.collector.statuses.items()
-        )
-        body = (
-            "<!doctype html><title>thoth metrics exporter</title>"
-            "<h1>thoth metrics exporter</h1><p><a href='/metrics'>/metrics</a> · "
-            "<a href='/healthz'>/healthz</a> · <a href='/readyz'>/readyz</a></p>"
-            f"<table><tr><th>metric</th><th>interval</th><th>state</th></tr>{rows}</table>"
-        )
-        return web.Response(text=body, content_type="text/html")
+        ]  # fmt: skip
 
-    async def _healthz(self, request: web.Request) -> web.Response:
-        return web.Response(text="ok\n")
-
-    async def _readyz(self, request: web.Request) -> web.Response:
-        if self.collector.ready:
-            return web.Response(text="ready\n")
-        return web.Response(status=503, text="first collection still running\n")
+    async def run_forever(self) -> None:
+        """Collect (and count documents) in the background until cancelled."""
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self.collector.run_forever())
+            if self.documents is not None:
+                group.create_task(self.refresh_documents_forever())
 
 
 async def serve(settings: MetricsExporterSettings) -> None:
     """Run until cancelled: background collection plus the HTTP server."""
     exporter = MetricsExporter.build(settings)
     try:
-        async with http_server(exporter.app(), settings.listen), asyncio.TaskGroup() as group:
-            log.info(
-                "event=listening address=%s metrics=%d",
-                settings.listen, len(exporter.collector.statuses),
-            )  # fmt: skip
-            group.create_task(exporter.collector.run_forever())
-            if exporter.documents is not None:
-                group.create_task(exporter.refresh_documents_forever())
+        await service.serve(
+            exporter.app(), settings.listen, exporter.run_forever(),
+            metrics=len(exporter.collector.statuses),
+        )  # fmt: skip
     finally:
         await exporter.collector.engine.dispose()
 
