@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTHON ?= python3
 
-.PHONY: demo test lint bench system-deps clean
+.PHONY: demo test test-fast test-unit lint bench system-deps clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,10 +22,18 @@ demo: $(STAMP) system-deps
 test: $(STAMP) system-deps lint
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# The everyday loop: everything but tests/e2e/ and the tests that start our processes.
+test-fast: $(STAMP) system-deps
+	$(BIN)/pytest -m "not e2e" $(PYTEST_ARGS)
+
+test-unit: $(STAMP)
+	$(BIN)/pytest -m unit $(PYTEST_ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: $(STAMP) system-deps
 	$(BIN)/python -m bench.scrape $(BENCH_ARGS)

@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 
 from bench.common import print_table, write_result
-from tests.debian_postgres import DebianPostgres, find_bin_dir
+from thoth_monitoring.demo.debian_postgres import DebianPostgres, find_bin_dir
 from thoth_monitoring.exporters.health.bloat import Estimate, estimate, exact_bloat, relations
 from thoth_monitoring.exporters.health.connection import Limits, read_only
 

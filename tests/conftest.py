@@ -1,28 +1,45 @@
-"""Shared fixtures: a real PostgreSQL server (embedded pgserver, or ``TEST_DATABASE_URL``),
-throw-away databases on it, a seeded knowledge graph, and an S3 server (moto, over HTTP)."""
+"""Shared fixtures: one real PostgreSQL server (Debian's, or ``TEST_DATABASE_URL``), throw-away
+databases on it, a seeded knowledge graph, and an S3 server (moto, over HTTP). Helpers live in
+``tests.support``."""
 
 import os
 import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from pathlib import Path
 
 import psycopg
 import pytest
 from moto.server import ThreadedMotoServer
 
-from tests.debian_postgres import DebianPostgres, find_bin_dir
-from thoth_monitoring.core.database import embedded_url, psycopg_url, stop_embedded, with_database
+from tests.support.repository import SEED_ANCHOR, SEED_SCALE
+from thoth_monitoring.core.database import psycopg_url, with_database
+from thoth_monitoring.demo.debian_postgres import DebianPostgres, find_bin_dir
 from thoth_monitoring.exporters.knowledge_graph.seed import Dataset, build_dataset, seed
 
-SEED_SCALE = 3_000
-SEED_ANCHOR = datetime(2026, 11, 20, 12, 0)
+E2E = Path(__file__).with_name("e2e")
+# A test using one of these reaches a real server (PostgreSQL, S3, Prometheus): integration tier.
+SERVERS = {"server_url", "make_database", "seeded_url", "debian_postgres", "s3_endpoint",
+           "prometheus", "ceph", "own_server"}  # fmt: skip
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-slow", action="store_true", help="run the full-length stress tests")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """One tier marker per test: e2e (tests/e2e/, or marked: our processes and the real
+    binaries), integration (a real server through a fixture, or marked), else unit."""
+    for item in items:
+        if item.path.is_relative_to(E2E) or item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.e2e)
+        elif item.get_closest_marker("integration") or SERVERS & set(
+            getattr(item, "fixturenames", ())
+        ):
+            item.add_marker(pytest.mark.integration)
+        else:
+            item.add_marker(pytest.mark.unit)
 
 
 @pytest.fixture(scope="session")
@@ -31,27 +48,29 @@ def run_slow(request: pytest.FixtureRequest) -> bool:
 
 
 @pytest.fixture(scope="session")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The PostgreSQL server every test database lives on."""
-    if url := os.environ.get("TEST_DATABASE_URL"):
-        yield url
-        return
-    data_dir = tmp_path_factory.mktemp("pg") / "data"
-    yield embedded_url(data_dir)
-    stop_embedded(data_dir)
+def server_url(debian_postgres: DebianPostgres) -> str:
+    """The PostgreSQL server every test database lives on: ``TEST_DATABASE_URL``, or Debian's
+    (it has the contrib extensions the health tasks need; the embedded server is tested
+    through ``db up`` and the demo)."""
+    return os.environ.get("TEST_DATABASE_URL") or debian_postgres.url()
 
 
 @pytest.fixture(scope="session")
-def make_database(server_url: str) -> Iterator[Callable[[], str]]:
-    """Factory: a new empty database per call, dropped at the end of the session."""
+def make_database(server_url: str) -> Iterator[Callable[..., str]]:
+    """Factory: a new database per call, with the given extensions installed; dropped at the end
+    of the session."""
     created: list[str] = []
 
-    def make() -> str:
+    def make(*extensions: str) -> str:
         name = f"test_{uuid.uuid4().hex[:12]}"
         with psycopg.connect(psycopg_url(server_url), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         created.append(name)
-        return with_database(server_url, name)
+        url = with_database(server_url, name)
+        with psycopg.connect(psycopg_url(url), autocommit=True) as conn:
+            for extension in extensions:
+                conn.execute(f"CREATE EXTENSION {extension}")
+        return url
 
     yield make
     with psycopg.connect(psycopg_url(server_url), autocommit=True) as conn:
@@ -89,28 +108,6 @@ def debian_postgres() -> Iterator[DebianPostgres]:
 
 
 @pytest.fixture(scope="session")
-def health_database(debian_postgres: DebianPostgres) -> Iterator[Callable[..., str]]:
-    """Factory: a new database on the Debian server, with the given extensions installed."""
-    created = []
-
-    def make(*extensions: str) -> str:
-        name = f"health_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(debian_postgres.url(), autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-        url = debian_postgres.url(name)
-        with psycopg.connect(url, autocommit=True) as conn:
-            for extension in extensions:
-                conn.execute(f"CREATE EXTENSION {extension}")
-        created.append(name)
-        return url
-
-    yield make
-    with psycopg.connect(debian_postgres.url(), autocommit=True) as conn:
-        for name in created:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
@@ -124,6 +121,3 @@ def _s3_credentials() -> None:
     """moto accepts any credentials; boto3 only needs some to sign with."""
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-
-
-REPOSITORY = Path(__file__).resolve().parents[1]

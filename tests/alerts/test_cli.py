@@ -8,9 +8,11 @@ import time
 import urllib.request
 from pathlib import Path
 
-from bench.common import free_port, wait_for_http
-from tests.alerts.conftest import payload
-from tests.exporters.test_cli import COMMAND, run
+import pytest
+
+from tests.support.alerts import payload
+from tests.support.cli import COMMAND, run
+from thoth_monitoring.demo.processes import free_port, wait_for_http
 
 
 def test_render_prints_title_labels_and_body(tmp_path: Path) -> None:
@@ -36,6 +38,7 @@ def test_check_config_requires_webhook_credentials(tmp_path: Path) -> None:
     assert "default_repo: expected owner/name of a GitHub repository" in result.stderr
 
 
+@pytest.mark.e2e
 def test_dry_run_logs_github_calls_instead_of_making_them(tmp_path: Path) -> None:
     port = free_port()
     token = tmp_path / "token"

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from aiohttp import ClientSession
 
-from tests.alerts.conftest import REPO, TOKEN, Stack, payload
-from tests.alerts.markdown import live_markdown
-from tests.exporters.test_cli import run
+from tests.support.alerts import REPO, TOKEN, Stack, payload
+from tests.support.cli import run
+from tests.support.markdown import live_markdown
 from thoth_monitoring.alerts.payload import MAX_DEPTH, PayloadError, parse_notification, repository
 from thoth_monitoring.alerts.receiver import ReceiverSettings
 from thoth_monitoring.alerts.render import KEY_PATTERN, MAX_BODY, NO_ALERTNAME, TRUNCATED

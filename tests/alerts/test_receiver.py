@@ -17,7 +17,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from tests.alerts.conftest import REPO, TOKEN, Stack, payload, until
+from tests.support.alerts import REPO, TOKEN, Stack, payload, until
 from thoth_monitoring.alerts.github import GitHubClient, RateLimited
 from thoth_monitoring.alerts.payload import Notification
 from thoth_monitoring.alerts.render import Renderer, inert

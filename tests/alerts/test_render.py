@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.alerts.conftest import payload
-from tests.alerts.markdown import live_markdown, live_text
+from tests.support.alerts import payload
+from tests.support.markdown import live_markdown, live_text
 from thoth_monitoring.alerts.payload import Notification
 from thoth_monitoring.alerts.render import (
     KEY_PATTERN,

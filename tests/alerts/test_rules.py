@@ -8,9 +8,15 @@ import subprocess
 
 import yaml
 
-from tests.conftest import REPOSITORY
-from tests.exporters.health.conftest import MakeDatabase
-from tests.produced import EXTERNAL_PREFIXES, RULE_FILES, metric_names, produced_metrics, rules
+from tests.support.postgres import MakeDatabase
+from tests.support.produced import (
+    EXTERNAL_PREFIXES,
+    RULE_FILES,
+    metric_names,
+    produced_metrics,
+    rules,
+)
+from tests.support.repository import REPOSITORY
 from thoth_monitoring.slo_reporter.definitions import load_slos
 from thoth_monitoring.slo_reporter.rules import render
 
@@ -71,9 +77,9 @@ def test_alertmanager_config_is_valid() -> None:
 
 
 async def test_every_metric_a_rule_uses_is_produced_by_the_stack(
-    seeded_url: str, s3_endpoint: str, health_database: MakeDatabase
+    seeded_url: str, s3_endpoint: str, make_database: MakeDatabase
 ) -> None:
-    produced = await produced_metrics(seeded_url, s3_endpoint, health_database)
+    produced = await produced_metrics(seeded_url, s3_endpoint, make_database)
     used = {name for rule in rules() for name in metric_names(rule["expr"])}
     assert {name for name in used - produced if not name.startswith(EXTERNAL_PREFIXES)} == set()
 

@@ -5,6 +5,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client import CollectorRegistry, Gauge
 
@@ -46,6 +47,7 @@ async def test_metrics_filter_by_name_and_compress_with_and_without_a_cache() ->
             assert b"thoth_b 2.0" in gzip.decompress(await zipped.read())
 
 
+@pytest.mark.integration
 def test_sigterm_stops_a_service_cleanly(tmp_path: Path) -> None:
     marker = tmp_path / "cleaned-up"
     code = textwrap.dedent(f"""

@@ -11,10 +11,9 @@ from typing import Any
 
 import yaml
 
-from tests.conftest import REPOSITORY
-from tests.exporters.health.conftest import MakeDatabase
-from tests.exporters.test_postgres_queries import scrape
-from tests.produced import exposed, metric_names, produced_metrics
+from tests.support.postgres import MakeDatabase, scrape
+from tests.support.produced import exposed, metric_names, produced_metrics
+from tests.support.repository import REPOSITORY
 from thoth_monitoring.dashboards.build import panel_queries, render_all, write_all
 from thoth_monitoring.slo_reporter.definitions import load_slos
 
@@ -138,14 +137,12 @@ def test_panel_queries_are_valid_promql(tmp_path: Path) -> None:
 
 
 async def test_every_panel_query_uses_only_metrics_the_stack_produces(
-    seeded_url: str, s3_endpoint: str, health_database: MakeDatabase
+    seeded_url: str, s3_endpoint: str, make_database: MakeDatabase
 ) -> None:
     """Our exporters and rules, plus postgres_exporter's built-ins (pg_locks_count, ...) from
     the real binary scraping a real server."""
-    exposition, _ = scrape(health_database() + "?sslmode=disable")
-    produced = await produced_metrics(seeded_url, s3_endpoint, health_database) | exposed(
-        exposition
-    )
+    exposition, _ = scrape(make_database() + "?sslmode=disable")
+    produced = await produced_metrics(seeded_url, s3_endpoint, make_database) | exposed(exposition)
     used = {
         (uid, title, name) for uid, title, expr in panel_queries() for name in metric_names(expr)
     }

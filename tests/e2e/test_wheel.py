@@ -20,15 +20,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.alerts.conftest import payload
-from tests.conftest import REPOSITORY
-from tests.e2e.test_demo import (
+from tests.support.alerts import payload
+from tests.support.demo import (
     assert_rules_loaded,
     assert_stopped_cleanly,
     interrupt,
     start_demo,
     wait_for_urls,
 )
+from tests.support.repository import REPOSITORY
 
 # What a build leaves behind or what the wheel never holds: not copied.
 NOT_SOURCES = shutil.ignore_patterns(

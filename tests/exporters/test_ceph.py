@@ -1,6 +1,7 @@
 """Document counts against a real S3 server (moto in server mode, over HTTP)."""
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 import boto3
@@ -40,9 +41,14 @@ def settings(s3_endpoint: str) -> DocumentCountSettings:
 
 
 def put(settings: DocumentCountSettings, *keys: str) -> None:
+    """Upload ``keys``, several at once (the paging tests need more than a page of objects)."""
     client = make_client(settings)
-    for key in keys:
+
+    def one(key: str) -> None:
         client.put_object(Bucket=settings.bucket, Key=f"data/ocp4-stage/{key}", Body=b"{}")
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(one, keys))
 
 
 def test_counts_documents_not_objects(settings: DocumentCountSettings) -> None:

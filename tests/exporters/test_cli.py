@@ -2,7 +2,6 @@
 
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Callable
@@ -12,16 +11,11 @@ from pathlib import Path
 import pytest
 from psycopg.conninfo import make_conninfo
 
-from bench.common import free_port, wait_for_http
-from tests.conftest import SEED_ANCHOR, SEED_SCALE
+from tests.support.cli import COMMAND, run
+from tests.support.repository import SEED_ANCHOR, SEED_SCALE
 from thoth_monitoring.core.database import connection_parameters
+from thoth_monitoring.demo.processes import free_port, wait_for_http
 from thoth_monitoring.exporters.knowledge_graph.seed import build_dataset
-
-COMMAND = str(Path(sys.executable).with_name("thoth-monitoring"))
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([COMMAND, *args], capture_output=True, text=True, timeout=120)
 
 
 def test_once_prints_the_exposition_and_exits_zero(seeded_url: str) -> None:
@@ -106,6 +100,7 @@ def test_graph_exporter_check_config_names_the_bad_field(tmp_path: Path) -> None
     assert (result.returncode, result.stdout) == (0, "configuration is valid: 1 database(s)\n")
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("command", "ready", "expected"),
     [

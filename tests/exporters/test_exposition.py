@@ -14,8 +14,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from prometheus_client.exposition import generate_latest
 
-from bench.common import database_counters
 from thoth_monitoring.core.database import psycopg_url
+from thoth_monitoring.demo.probes import database_counters
 from thoth_monitoring.exporters.metrics.service import MetricsExporter, MetricsExporterSettings
 
 Client = TestClient[web.Request, web.Application]

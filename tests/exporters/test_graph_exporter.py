@@ -2,21 +2,19 @@
 
 import shutil
 import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from psycopg.conninfo import make_conninfo
 
-from bench.common import free_port, stop, wait_for_http
-from tests.exporters.health.conftest import MakeDatabase, execute
+from tests.support.cli import run
+from tests.support.postgres import MakeDatabase, execute
 from thoth_monitoring.core.database import connection_parameters
+from thoth_monitoring.demo.processes import free_port, stop, wait_for_http
 from thoth_monitoring.exporters.health.service import GraphExporter, GraphExporterSettings, run_once
 
-COMMAND = str(Path(sys.executable).with_name("thoth-monitoring"))
 UNREACHABLE = "postgresql://nobody@127.0.0.1:9/nothing"
 
 
@@ -52,8 +50,8 @@ def only(task: str, **options: object) -> dict[str, object]:
 
 
 @pytest.fixture
-def watched(health_database: MakeDatabase) -> str:
-    url = health_database("amcheck")
+def watched(make_database: MakeDatabase) -> str:
+    url = make_database("amcheck")
     execute(
         url,
         "CREATE TABLE jobs (id int PRIMARY KEY)",
@@ -115,10 +113,7 @@ async def test_listen_mode_serves_every_database_and_keeps_failures_apart(watche
 
 
 def test_once_against_the_debian_server_prints_every_task(watched: str) -> None:
-    result = subprocess.run(
-        [COMMAND, "graph-exporter", "--once", "--database-url", watched],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    result = run("graph-exporter", "--once", "--database-url", watched)
     assert result.returncode == 0, result.stderr
     for name in ("thoth_db_table_size_bytes", "thoth_db_table_bloat_ratio", "thoth_db_index_check"):
         assert f"\n{name}{{" in result.stdout
@@ -130,11 +125,8 @@ def test_once_against_the_debian_server_prints_every_task(watched: str) -> None:
     assert (check.returncode, check.stdout + check.stderr) == (0, "")
 
 
-def test_once_against_the_embedded_server(server_url: str) -> None:
-    result = subprocess.run(
-        [COMMAND, "graph-exporter", "--once", "--database-url", server_url],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+def test_once_against_a_database_without_extensions(server_url: str) -> None:
+    result = run("graph-exporter", "--once", "--database-url", server_url)
     assert result.returncode == 0, result.stderr
     assert "amcheck extension is not installed" in result.stderr
     assert 'thoth_db_index_checks{database="postgres",state="unchecked"}' in result.stdout
@@ -144,10 +136,7 @@ def test_once_with_a_key_value_dsn_labels_the_database_name_and_hides_the_passwo
     watched: str,
 ) -> None:
     dsn = make_conninfo(**connection_parameters(watched), password="S3cret-never-shown")
-    result = subprocess.run(
-        [COMMAND, "graph-exporter", "--once", "--database-url", dsn],
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+    result = run("graph-exporter", "--once", "--database-url", dsn)
     assert result.returncode == 0, result.stderr
     database = watched.rsplit("/", 1)[1]
     assert (

@@ -1,38 +1,10 @@
 """Every metric of the Thoth set against values computed independently from the seeded rows."""
 
 import psycopg
-import pytest
 
-from tests.exporters.expected import SERVER_DEPENDENT, expected_metrics
+from tests.support.expected import collect, expected_metrics, mismatches, values
 from thoth_monitoring.core.database import psycopg_url
 from thoth_monitoring.exporters.knowledge_graph.seed import Dataset
-from thoth_monitoring.exporters.metrics.service import MetricsExporter, MetricsExporterSettings
-
-
-async def collect(url: str, **options: object) -> MetricsExporter:
-    exporter = MetricsExporter.build(
-        MetricsExporterSettings.model_validate({"database_url": url, **options})
-    )
-    try:
-        assert await exporter.collect_once() == {}
-    finally:
-        await exporter.collector.engine.dispose()
-    return exporter
-
-
-def values(exporter: MetricsExporter, name: str) -> dict[tuple[str, ...], float]:
-    return {s.labels: s.value for s in exporter.collector.statuses[name].samples}
-
-
-def mismatches(exporter: MetricsExporter, dataset: Dataset) -> dict[str, object]:
-    """``{metric: (collected, expected)}`` for every metric whose values differ."""
-    expected = expected_metrics(dataset)
-    assert set(expected) | SERVER_DEPENDENT == set(exporter.collector.statuses)
-    return {
-        name: (values(exporter, name), want)
-        for name, want in expected.items()
-        if values(exporter, name) != pytest.approx(want)
-    }
 
 
 async def test_every_thoth_metric_matches_the_seeded_rows(

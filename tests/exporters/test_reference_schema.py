@@ -14,8 +14,8 @@ import psycopg
 import pytest
 from sqlalchemy import create_engine, inspect
 
-from tests.conftest import REPOSITORY, SEED_ANCHOR, SEED_SCALE
-from tests.exporters.test_metric_values import collect, mismatches
+from tests.support.expected import collect, mismatches
+from tests.support.repository import REPOSITORY, SEED_ANCHOR, SEED_SCALE
 from thoth_monitoring.core.database import psycopg_url
 from thoth_monitoring.exporters.knowledge_graph import models
 from thoth_monitoring.exporters.knowledge_graph.seed import Dataset, seed

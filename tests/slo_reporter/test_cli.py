@@ -15,10 +15,10 @@ import pytest
 import yaml
 from PIL import Image, ImageStat
 
-from bench.common import free_port, wait_for_http
-from tests.exporters.test_cli import COMMAND, run
-from tests.screenshots import screenshot
+from tests.support.cli import COMMAND, run
+from tests.support.screenshots import screenshot
 from thoth_monitoring.core.s3 import S3Settings
+from thoth_monitoring.demo.processes import free_port, wait_for_http
 from thoth_monitoring.slo_reporter.report import Week
 
 
@@ -91,6 +91,7 @@ def test_weeks_backfills_oldest_first_into_the_store(prometheus: str, tmp_path: 
         ]  # fmt: skip
 
 
+@pytest.mark.e2e
 def test_serve_exposes_its_schedule_and_stops_on_ctrl_c(prometheus: str) -> None:
     port = free_port()
     process = subprocess.Popen(

@@ -17,8 +17,8 @@ from typing import Any
 import boto3
 import pytest
 
-from tests.slo_reporter.conftest import REPORT_WEEK as WEEK
-from tests.slo_reporter.smtp import PASSWORD, USER, Handler, self_signed, smtp_server
+from tests.support.prometheus import REPORT_WEEK as WEEK
+from tests.support.smtp import PASSWORD, USER, Handler, self_signed, smtp_server
 from thoth_monitoring.core.s3 import S3Settings
 from thoth_monitoring.slo_reporter.job import ReportSettings, SendFailed, build, run_week
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import yaml
 
-from bench.common import free_port
-from tests.exporters.test_cli import run
-from tests.slo_reporter.conftest import REPORT_WEEK as WEEK
-from tests.slo_reporter.smtp import Handler, smtp_server
+from tests.support.cli import run
+from tests.support.prometheus import REPORT_WEEK as WEEK
+from tests.support.smtp import Handler, smtp_server
+from thoth_monitoring.demo.processes import free_port
 from thoth_monitoring.slo_reporter.job import ReporterMetrics
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from tests.slo_reporter.conftest import (
+from tests.support.prometheus import (
     DOWN,
     END,
     REPORT_WEEK,

@@ -10,7 +10,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from tests.slo_reporter.conftest import range_query, serve_history
+from tests.support.prometheus import range_query, serve_history
 from thoth_monitoring.slo_reporter.definitions import SLO
 from thoth_monitoring.slo_reporter.render import render_html, render_json, render_text
 from thoth_monitoring.slo_reporter.report import Week, build_report, fired_alerts, slo_table

@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from bench.common import free_port
-from tests.slo_reporter.conftest import DOWN, END, STEP, WEEK, WEEK_STEPS
+from tests.support.prometheus import DOWN, END, STEP, WEEK, WEEK_STEPS
+from thoth_monitoring.demo.processes import free_port
 from thoth_monitoring.slo_reporter.definitions import SLO, load_slos
 from thoth_monitoring.slo_reporter.sources import (
     PrometheusError,

@@ -3,8 +3,8 @@ and checks that cannot run (extension missing, timeout, unsupported index type, 
 
 import psycopg
 
-from tests.debian_postgres import DebianPostgres
-from tests.exporters.health.conftest import LIMITS, MakeDatabase, execute
+from tests.support.postgres import LIMITS, MakeDatabase, execute
+from thoth_monitoring.demo.debian_postgres import DebianPostgres
 from thoth_monitoring.exporters.health.amcheck import Outcome, amcheck_metrics, check_indexes
 from thoth_monitoring.exporters.health.connection import read_only
 
@@ -23,8 +23,8 @@ async def check(
     return {o.index: o for o in outcomes}
 
 
-async def test_healthy_index_and_unsupported_type(health_database: MakeDatabase) -> None:
-    url = health_database("amcheck")
+async def test_healthy_index_and_unsupported_type(make_database: MakeDatabase) -> None:
+    url = make_database("amcheck")
     execute(url, *TABLE)
     outcomes = await check(url)
     assert outcomes["accounts_pkey"].state == "healthy"
@@ -34,8 +34,8 @@ async def test_healthy_index_and_unsupported_type(health_database: MakeDatabase)
     )
 
 
-async def test_missing_extension_means_unchecked_not_healthy(health_database: MakeDatabase) -> None:
-    url = health_database()
+async def test_missing_extension_means_unchecked_not_healthy(make_database: MakeDatabase) -> None:
+    url = make_database()
     execute(url, *TABLE)
     outcomes = await check(url)
     assert {(o.state, o.reason) for o in outcomes.values()} == {("unchecked", "amcheck_missing")}
@@ -46,8 +46,8 @@ async def test_missing_extension_means_unchecked_not_healthy(health_database: Ma
     assert counts == {("db", "healthy"): 0, ("db", "corrupted"): 0, ("db", "unchecked"): 2}
 
 
-async def test_timeout_and_size_limit_mean_unchecked(health_database: MakeDatabase) -> None:
-    url = health_database("amcheck")
+async def test_timeout_and_size_limit_mean_unchecked(make_database: MakeDatabase) -> None:
+    url = make_database("amcheck")
     execute(url, *TABLE)
     execute(url, "INSERT INTO accounts SELECT i, NULL FROM generate_series(20001, 400000) i")
     outcomes = await check(url, index_timeout=0.001)
@@ -60,9 +60,9 @@ async def test_timeout_and_size_limit_mean_unchecked(health_database: MakeDataba
 
 
 async def test_index_corrupted_on_disk_is_reported_corrupted(
-    health_database: MakeDatabase, debian_postgres: DebianPostgres
+    make_database: MakeDatabase, debian_postgres: DebianPostgres
 ) -> None:
-    url = health_database("amcheck")
+    url = make_database("amcheck")
     execute(
         url,
         "CREATE TABLE ledger (id int PRIMARY KEY, note text)",

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import boto3
 
-from tests.exporters.health.test_bloat import samples
+from tests.support.postgres import samples
 from thoth_monitoring.core.s3 import S3Settings, list_pages, make_client
 from thoth_monitoring.exporters.health.backups import FOLDER, backup_metrics, backup_time
 

@@ -7,15 +7,10 @@ import psycopg
 import pytest
 from prometheus_client.metrics_core import Metric
 
-from tests.exporters.health.conftest import LIMITS, MakeDatabase, execute
 from tests.support.logs import logged
+from tests.support.postgres import LIMITS, MakeDatabase, execute, samples
 from thoth_monitoring.exporters.health.bloat import ExactRequest, bloat_metrics
 from thoth_monitoring.exporters.health.connection import read_only
-
-
-def samples(families: list[Metric], name: str) -> dict[tuple[str, ...], float]:
-    family = next(f for f in families if f.name == name)
-    return {tuple(s.labels.values()): s.value for s in family.samples}
 
 
 def by_table(values: dict[tuple[str, ...], float], method: str) -> dict[str, float]:
@@ -29,9 +24,9 @@ async def run(url: str, exact: ExactRequest) -> list[Metric]:
 
 @pytest.mark.parametrize("deleted_percent", [0, 30, 60])
 async def test_estimate_agrees_with_pgstattuple(
-    health_database: MakeDatabase, deleted_percent: int
+    make_database: MakeDatabase, deleted_percent: int
 ) -> None:
-    url = health_database("pgstattuple")
+    url = make_database("pgstattuple")
     execute(
         url,
         "CREATE TABLE items (id int PRIMARY KEY, name text, price numeric, added timestamptz)",
@@ -49,9 +44,9 @@ async def test_estimate_agrees_with_pgstattuple(
 
 
 async def test_relations_the_estimate_cannot_cover_are_reported_with_a_reason(
-    health_database: MakeDatabase,
+    make_database: MakeDatabase,
 ) -> None:
-    url = health_database()
+    url = make_database()
     execute(
         url,
         "CREATE TABLE analysed (id int, tags text[])",
@@ -76,9 +71,9 @@ async def test_relations_the_estimate_cannot_cover_are_reported_with_a_reason(
 
 
 async def test_missing_pgstattuple_is_reported_not_fatal(
-    health_database: MakeDatabase, caplog: pytest.LogCaptureFixture
+    make_database: MakeDatabase, caplog: pytest.LogCaptureFixture
 ) -> None:
-    url = health_database()
+    url = make_database()
     execute(url, "CREATE TABLE t (id int)", "INSERT INTO t VALUES (1)", "ANALYZE t")
     families = await run(url, ExactRequest(frozenset(), 1 << 30))
     assert samples(families, "thoth_db_pgstattuple_available") == {("db",): 0}
@@ -88,9 +83,9 @@ async def test_missing_pgstattuple_is_reported_not_fatal(
 
 
 async def test_role_without_pgstattuple_rights_keeps_the_estimates(
-    health_database: MakeDatabase, caplog: pytest.LogCaptureFixture
+    make_database: MakeDatabase, caplog: pytest.LogCaptureFixture
 ) -> None:
-    url = health_database("pgstattuple")
+    url = make_database("pgstattuple")
     role = f"reader_{uuid.uuid4().hex[:8]}"
     execute(
         url,

@@ -4,8 +4,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from tests.exporters.health.conftest import LIMITS, MakeDatabase, execute
-from tests.exporters.health.test_bloat import samples
+from tests.support.postgres import LIMITS, MakeDatabase, execute, samples
 from thoth_monitoring.exporters.health.connection import read_only
 from thoth_monitoring.exporters.health.tables import table_metrics
 
@@ -25,9 +24,9 @@ async def collect_until(url: str, done: Callable[[Values], bool]) -> Values:
 
 
 async def test_tables_report_sizes_tuples_maintenance_and_xid_age(
-    health_database: MakeDatabase,
+    make_database: MakeDatabase,
 ) -> None:
-    url = health_database()
+    url = make_database()
     events = ("db", "public", "events")
     execute(
         url,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from PIL import Image, ImageChops
 
-from tests.conftest import REPOSITORY
+from tests.support.repository import REPOSITORY
 
 PICTURES = REPOSITORY / "docs" / "img"
 

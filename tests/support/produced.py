@@ -12,9 +12,8 @@ import yaml
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import generate_latest
 
-from tests.conftest import REPOSITORY
-from tests.exporters.health.conftest import MakeDatabase, execute
-from tests.exporters.test_postgres_queries import defined_metrics
+from tests.support.postgres import MakeDatabase, defined_metrics, execute
+from tests.support.repository import REPOSITORY
 from thoth_monitoring.alerts.receiver import ReceiverMetrics
 from thoth_monitoring.exporters.health.service import GraphExporter, GraphExporterSettings
 from thoth_monitoring.exporters.metrics.service import MetricsExporter, MetricsExporterSettings
@@ -69,7 +68,7 @@ def exposed(text: str) -> set[str]:
 
 
 async def produced_metrics(
-    seeded_url: str, s3_endpoint: str, health_database: MakeDatabase
+    seeded_url: str, s3_endpoint: str, make_database: MakeDatabase
 ) -> set[str]:
     """Run both exporters once, take every name the stack's components expose, and add the
     postgres_exporter queries, the recording rules and ``EXTERNAL_METRICS``."""
@@ -83,7 +82,7 @@ async def produced_metrics(
     )
     await content.collect_once()
     await content.collector.engine.dispose()
-    watched = health_database("amcheck")
+    watched = make_database("amcheck")
     execute(
         watched,
         "CREATE TABLE t (id int PRIMARY KEY)",

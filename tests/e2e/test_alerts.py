@@ -20,9 +20,9 @@ import pytest
 import yaml
 from aiohttp import web
 
-from bench.common import free_port, stop, wait_for_http
-from tests.conftest import REPOSITORY
+from tests.support.repository import REPOSITORY
 from thoth_monitoring.demo.github_standin import Fault, GitHubStandIn
+from thoth_monitoring.demo.processes import free_port, stop, wait_for_http
 from thoth_monitoring.demo.stack import alertmanager_config, shortened_rules
 
 COMMAND = str(Path(sys.executable).with_name("thoth-monitoring"))

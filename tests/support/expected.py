@@ -8,8 +8,11 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
+import pytest
+
 from thoth_monitoring.exporters.knowledge_graph import models as m
 from thoth_monitoring.exporters.knowledge_graph.seed import Dataset, solver_name
+from thoth_monitoring.exporters.metrics.service import MetricsExporter, MetricsExporterSettings
 
 Expected = dict[str, dict[tuple[str, ...], float]]
 Record = dict[str, Any]
@@ -221,3 +224,29 @@ def expected_metrics(data: Dataset) -> Expected:
 
 # Metrics whose value depends on the server, not on the rows: checked separately.
 SERVER_DEPENDENT = {"thoth_graphdb_database_size_bytes"}
+
+
+async def collect(url: str, **options: object) -> MetricsExporter:
+    exporter = MetricsExporter.build(
+        MetricsExporterSettings.model_validate({"database_url": url, **options})
+    )
+    try:
+        assert await exporter.collect_once() == {}
+    finally:
+        await exporter.collector.engine.dispose()
+    return exporter
+
+
+def values(exporter: MetricsExporter, name: str) -> dict[tuple[str, ...], float]:
+    return {s.labels: s.value for s in exporter.collector.statuses[name].samples}
+
+
+def mismatches(exporter: MetricsExporter, dataset: Dataset) -> dict[str, object]:
+    """``{metric: (collected, expected)}`` for every metric whose values differ."""
+    expected = expected_metrics(dataset)
+    assert set(expected) | SERVER_DEPENDENT == set(exporter.collector.statuses)
+    return {
+        name: (values(exporter, name), want)
+        for name, want in expected.items()
+        if values(exporter, name) != pytest.approx(want)
+    }

@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from bench.common import free_port
+from thoth_monitoring.demo.processes import free_port
 
 USER, PASSWORD = "reporter", "s3cret"
 
