@@ -22,9 +22,9 @@ from typing import Any
 import psycopg
 
 from bench.common import print_table, write_result
+from thoth_monitoring.core.database import Limits, read_only
 from thoth_monitoring.demo.debian_postgres import DebianPostgres, find_bin_dir
 from thoth_monitoring.exporters.health.bloat import Estimate, estimate, exact_bloat, relations
-from thoth_monitoring.exporters.health.connection import Limits, read_only
 
 LIMITS = Limits(statement_timeout=3600, lock_timeout=60)
 # Column mixes, so the estimate meets fixed-width, variable-width and nullable columns.

@@ -2,8 +2,7 @@
 
 import pytest
 
-from thoth_monitoring.core.database import connection_parameters, redact
-from thoth_monitoring.exporters.health.connection import database_name
+from thoth_monitoring.core.database import connection_parameters, database_name, redact
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,8 @@ import yaml
 from prometheus_client.metrics_core import Metric
 
 from tests.support.repository import REPOSITORY
+from thoth_monitoring.core.database import Limits
 from thoth_monitoring.demo.processes import free_port, stop, wait_for_http
-from thoth_monitoring.exporters.health.connection import Limits
 
 LIMITS = Limits(statement_timeout=60, lock_timeout=5)
 MakeDatabase = Callable[..., str]

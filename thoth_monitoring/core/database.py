@@ -5,6 +5,9 @@ import logging
 import os
 import subprocess
 import warnings
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -20,6 +23,11 @@ log = logging.getLogger(__name__)
 
 DEFAULT_DATA_DIR = Path(os.environ.get("THOTH_MONITORING_DATA", ".thoth-monitoring")) / "postgres"
 CONNECT_TIMEOUT_SECONDS = 10
+# Every connection we open is read-only: set at connect time, so no statement can forget it.
+READ_ONLY = "-c default_transaction_read_only=on"
+# The schemas a user's tables live in (PostgreSQL reserves pg_* for its own), as a condition on
+# pg_namespace aliased ``n``.
+USER_SCHEMAS = "n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%%'"
 
 
 def embedded_url(data_dir: Path = DEFAULT_DATA_DIR, database: str | None = None) -> str:
@@ -130,5 +138,44 @@ def create_engine(url: str, pool_size: int, application_name: str) -> "AsyncEngi
             **connection_parameters(url),
             "connect_timeout": CONNECT_TIMEOUT_SECONDS,
             "application_name": application_name,
+            "options": READ_ONLY,
         },
     )
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Server-side bounds for every statement a task sends."""
+
+    statement_timeout: float
+    lock_timeout: float
+
+
+@asynccontextmanager
+async def read_only(
+    url: str, limits: Limits, application_name: str = "thoth-graph-exporter"
+) -> AsyncIterator[psycopg.AsyncConnection[object]]:
+    """An autocommit connection whose every statement is its own read-only transaction, so a
+    failed statement (a corrupted index, a timeout) never poisons the next one."""
+    options = (
+        f"-c statement_timeout={int(limits.statement_timeout * 1000)} "
+        f"-c lock_timeout={int(limits.lock_timeout * 1000)} {READ_ONLY}"
+    )
+    conn = await psycopg.AsyncConnection.connect(
+        psycopg_url(url),
+        autocommit=True,
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        options=options,
+        application_name=application_name,
+    )
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+def database_name(url: str) -> str:
+    """The database a URL or key=value string points at: the label every health metric
+    carries, so never more than the name. Without one, libpq takes the user's name."""
+    parameters = connection_parameters(url)
+    return parameters.get("dbname") or parameters.get("user") or "postgres"

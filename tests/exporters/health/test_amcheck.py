@@ -4,9 +4,9 @@ and checks that cannot run (extension missing, timeout, unsupported index type, 
 import psycopg
 
 from tests.support.postgres import LIMITS, MakeDatabase, execute
+from thoth_monitoring.core.database import read_only
 from thoth_monitoring.demo.debian_postgres import DebianPostgres
 from thoth_monitoring.exporters.health.amcheck import Outcome, amcheck_metrics, check_indexes
-from thoth_monitoring.exporters.health.connection import read_only
 
 TABLE = (
     "CREATE TABLE accounts (id int PRIMARY KEY, tags text[])",

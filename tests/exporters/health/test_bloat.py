@@ -9,8 +9,8 @@ from prometheus_client.metrics_core import Metric
 
 from tests.support.logs import logged
 from tests.support.postgres import LIMITS, MakeDatabase, execute, samples
+from thoth_monitoring.core.database import read_only
 from thoth_monitoring.exporters.health.bloat import ExactRequest, bloat_metrics
-from thoth_monitoring.exporters.health.connection import read_only
 
 
 def by_table(values: dict[tuple[str, ...], float], method: str) -> dict[str, float]:

@@ -5,7 +5,7 @@ import time
 from collections.abc import Callable
 
 from tests.support.postgres import LIMITS, MakeDatabase, execute, samples
-from thoth_monitoring.exporters.health.connection import read_only
+from thoth_monitoring.core.database import read_only
 from thoth_monitoring.exporters.health.tables import table_metrics
 
 Values = dict[str, dict[tuple[str, ...], float]]

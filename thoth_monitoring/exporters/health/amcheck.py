@@ -19,13 +19,14 @@ import psycopg
 from prometheus_client.metrics_core import Metric
 from psycopg import errors
 
-from thoth_monitoring.exporters.health.families import gauge
+from thoth_monitoring.core.database import USER_SCHEMAS
+from thoth_monitoring.core.exposition import gauge
 
 log = logging.getLogger(__name__)
 
 STATES = ("healthy", "corrupted", "unchecked")
 
-INDEXES_SQL = """
+INDEXES_SQL = f"""
 SELECT c.oid, n.nspname, t.relname, c.relname, am.amname, pg_relation_size(c.oid)
 FROM pg_index AS i
 JOIN pg_class AS c ON c.oid = i.indexrelid
@@ -33,7 +34,7 @@ JOIN pg_class AS t ON t.oid = i.indrelid
 JOIN pg_namespace AS n ON n.oid = c.relnamespace
 JOIN pg_am AS am ON am.oid = c.relam
 WHERE i.indisvalid AND i.indisready AND c.relpersistence <> 't'
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%%'
+  AND {USER_SCHEMAS}
 ORDER BY n.nspname, c.relname
 """
 

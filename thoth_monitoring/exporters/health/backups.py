@@ -9,7 +9,7 @@ from typing import Any
 
 from prometheus_client.metrics_core import Metric
 
-from thoth_monitoring.exporters.health.families import gauge
+from thoth_monitoring.core.exposition import gauge
 
 log = logging.getLogger(__name__)
 

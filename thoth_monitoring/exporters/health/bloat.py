@@ -18,7 +18,8 @@ import psycopg
 from prometheus_client.metrics_core import Metric
 from psycopg import errors
 
-from thoth_monitoring.exporters.health.families import gauge
+from thoth_monitoring.core.database import USER_SCHEMAS
+from thoth_monitoring.core.exposition import gauge
 
 log = logging.getLogger(__name__)
 
@@ -152,10 +153,6 @@ _COLUMNS = """
     coalesce(json_agg(json_build_array(ty.typalign, ty.typlen, s.avg_width, s.null_frac)
                       ORDER BY {order}) FILTER (WHERE a.attnum IS NOT NULL), '[]')
 """
-_USER_SCHEMAS = """
-    n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%%'
-    AND n.nspname NOT LIKE 'pg\\_temp%%'
-"""
 TABLES_SQL = f"""
 SELECT n.nspname AS schema, c.relname AS "table", NULL AS index, 'heap' AS access_method,
        c.reltuples, c.relpages, current_setting('block_size')::int AS block_size,
@@ -168,7 +165,7 @@ LEFT JOIN pg_type AS ty ON ty.oid = a.atttypid
 LEFT JOIN pg_stats AS s
   ON s.schemaname = n.nspname AND s.tablename = c.relname AND s.attname = a.attname
  AND NOT s.inherited
-WHERE c.relkind IN ('r', 'm') AND {_USER_SCHEMAS}
+WHERE c.relkind IN ('r', 'm') AND {USER_SCHEMAS}
 GROUP BY n.nspname, c.relname, c.reltuples, c.relpages, c.reloptions
 """
 INDEXES_SQL = f"""
@@ -188,7 +185,7 @@ LEFT JOIN pg_type AS ty ON ty.oid = a.atttypid
 LEFT JOIN pg_stats AS s
   ON s.schemaname = n.nspname AND s.tablename = t.relname AND s.attname = a.attname
  AND NOT s.inherited
-WHERE k.position <= i.indnkeyatts AND {_USER_SCHEMAS}
+WHERE k.position <= i.indnkeyatts AND {USER_SCHEMAS}
 GROUP BY n.nspname, t.relname, c.relname, am.amname, c.reltuples, c.relpages, c.reloptions
 """
 PGSTATTUPLE_SQL = """
@@ -309,7 +306,7 @@ async def _exact(
     cursor = await conn.execute(
         "SELECT c.oid, n.nspname, c.relname, pg_relation_size(c.oid) FROM pg_class AS c "
         "JOIN pg_namespace AS n ON n.oid = c.relnamespace "
-        f"WHERE c.relkind IN ('r', 'm') AND {_USER_SCHEMAS}"
+        f"WHERE c.relkind IN ('r', 'm') AND {USER_SCHEMAS}"
     )
     rows: list[tuple[tuple[str, ...], tuple[float, float]]] = []
     skipped: Rows = []

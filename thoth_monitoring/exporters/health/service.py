@@ -29,15 +29,21 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from thoth_monitoring.core import service
 from thoth_monitoring.core.config import Duration
-from thoth_monitoring.core.database import DEFAULT_DATA_DIR, DatabaseUrl, resolve_url
+from thoth_monitoring.core.database import (
+    DEFAULT_DATA_DIR,
+    DatabaseUrl,
+    Limits,
+    database_name,
+    read_only,
+    resolve_url,
+)
+from thoth_monitoring.core.exposition import merge
 from thoth_monitoring.core.logs import LogFormat
 from thoth_monitoring.core.runs import RunStatus, repeat
 from thoth_monitoring.core.s3 import S3Settings, list_pages, make_client
 from thoth_monitoring.core.service import Service
 from thoth_monitoring.exporters.health import amcheck, backups, bloat, tables
 from thoth_monitoring.exporters.health.command import DEFAULT_LISTEN
-from thoth_monitoring.exporters.health.connection import Limits, database_name, read_only
-from thoth_monitoring.exporters.health.families import merge
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from typing import Any
 import psycopg
 from prometheus_client.metrics_core import Metric
 
-from thoth_monitoring.exporters.health.families import gauge
+from thoth_monitoring.core.exposition import gauge
 
 TABLES_SQL = """
 SELECT s.schemaname, s.relname,

@@ -203,8 +203,7 @@ class Collector:
 async def _read_only(
     conn: AsyncConnection, sql: str, statement_timeout: float, parameters: Mapping[str, Any]
 ) -> tuple[Sequence[str], list[Sequence[Any]]]:
-    async with conn.begin():
-        await conn.execute(text("SET TRANSACTION READ ONLY"))
+    async with conn.begin():  # read-only: create_engine's connections are (core.database)
         await conn.execute(
             text("SELECT set_config('statement_timeout', :ms, true)"),
             {"ms": str(int(statement_timeout * 1000))},

@@ -1,4 +1,4 @@
-"""Small helpers to build and merge metric families from rows."""
+"""Exposition helpers: metric families built from rows, and merged by name."""
 
 from collections.abc import Iterable, Sequence
 
