@@ -33,6 +33,7 @@ def run(*command: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_promtool_check_rules_is_clean() -> None:
+    assert RULE_FILES, "no rule files"
     result = run("promtool", "check", "rules", *map(str, RULE_FILES))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "WARNING" not in result.stdout + result.stderr
@@ -46,6 +47,7 @@ def test_promtool_rule_tests_pass() -> None:
 def test_every_alert_has_a_silent_and_a_firing_test_case() -> None:
     silent: set[str] = set()
     firing: set[str] = set()
+    assert TEST_FILES, "no promtool test files"
     for path in TEST_FILES:
         for test in yaml.safe_load(path.read_text())["tests"]:
             for case in test.get("alert_rule_test", []):

@@ -37,6 +37,7 @@ def panels(model: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_committed_dashboards_are_current() -> None:
     rendered = render_all()
+    assert rendered, "no dashboards rendered"
     committed = REPOSITORY / "thoth_monitoring" / "dashboards"
     assert sorted(path.name for path in committed.glob("*.json")) == sorted(rendered)
     for name, text in rendered.items():

@@ -23,10 +23,11 @@ import jinja2
 from markupsafe import Markup
 
 from thoth_monitoring.alerts.payload import Alert, Notification
+from thoth_monitoring.core.resources import package_file
 
 log = logging.getLogger(__name__)
 
-TEMPLATES = Path(__file__).with_name("templates")
+TEMPLATES = package_file(__package__, "templates")
 KEY_MARKER = "<!-- thoth-alert-key: {key} -->"
 KEY_PATTERN = re.compile(r"<!-- thoth-alert-key: ([0-9a-f]{16,64}) -->")
 MAX_TITLE = 255

@@ -1,6 +1,7 @@
 """``thoth-monitoring demo``: the whole stack on this machine (needs the ``demo`` extra)."""
 
 import argparse
+import importlib.util
 import sys
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,11 @@ def register(commands: Any) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    missing = [name for name in ("moto", "aiosmtpd") if importlib.util.find_spec(name) is None]
+    if missing:
+        print(f"demo: needs the demo extra (missing {', '.join(missing)}): "
+              "pip install 'thoth-monitoring[demo]'", file=sys.stderr)  # fmt: skip
+        return 1
     from thoth_monitoring.demo.stack import DemoError, DemoOptions, run_demo
 
     setup_logging()

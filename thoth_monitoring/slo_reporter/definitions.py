@@ -12,8 +12,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from thoth_monitoring.core.config import ConfigError, Duration, load_yaml_documents, validate
+from thoth_monitoring.core.resources import package_file
 
-DEFAULT_SLOS = Path(__file__).with_name("slos.yaml")
+DEFAULT_SLOS = package_file(__package__, "slos.yaml")
 _NAME = r"^[a-z0-9][a-z0-9-]*$"
 _WINDOW = re.compile(r"\{\{\s*window\s*\}\}")
 

@@ -8,7 +8,6 @@ css-inline moves into ``style`` attributes, since many mail clients drop ``<styl
 import base64
 import json
 import math
-from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlencode
 
@@ -16,6 +15,7 @@ import css_inline
 import jinja2
 import pandas as pd
 
+from thoth_monitoring.core.resources import package_file
 from thoth_monitoring.slo_reporter.adviser import (
     AdviserRuns,
     by_integration,
@@ -25,7 +25,7 @@ from thoth_monitoring.slo_reporter.adviser import (
 from thoth_monitoring.slo_reporter.compute import STATUS_ORDER, Status
 from thoth_monitoring.slo_reporter.report import Report, Unavailable
 
-TEMPLATES = Path(__file__).with_name("templates")
+TEMPLATES = package_file(__package__, "templates")
 SLO_DASHBOARD_UID = "thoth-slos"
 STATUS_TEXT: dict[Status, str] = {
     "breached": "breached", "at_risk": "at risk", "invalid": "invalid", "no_data": "no data",

@@ -14,8 +14,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from thoth_monitoring.core.config import ConfigError, Duration, load_yaml, validate
+from thoth_monitoring.core.resources import package_file
 
-DEFAULT_METRICS_FILE = Path(__file__).with_name("thoth_metrics.yaml")
+DEFAULT_METRICS_FILE = package_file(__package__, "thoth_metrics.yaml")
 # The exporter's own metrics (self and Ceph) live under these; a metric file may not use them,
 # or the exposition would hold one name twice and Prometheus would reject the whole scrape.
 RESERVED_PREFIXES = ("thoth_metrics_exporter_", "thoth_ceph_")
