@@ -167,7 +167,7 @@ def test_parse_errors_list_every_validation_problem() -> None:
 
 
 def test_serving_without_credentials_off_loopback_needs_allow_unauthenticated(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
 ) -> None:
     config = tmp_path / "receiver.yaml"
     config.write_text(f"default_repo: {REPO}\nauth_disabled: true\ndry_run: true\n")
@@ -179,11 +179,13 @@ def test_serving_without_credentials_off_loopback_needs_allow_unauthenticated(
         "--allow-unauthenticated (allow_unauthenticated: true)\n"
     ))  # fmt: skip
     check = ["alert-receiver", "--config", str(config), "--check-config"]
-    assert main(check) == 2  # the default listen address, 0.0.0.0
-    assert "listen 0.0.0.0:9703 is not a loopback address" in capsys.readouterr().err
+    refused = run(*check)  # the default listen address, 0.0.0.0
+    assert refused.returncode == 2
+    assert "listen 0.0.0.0:9703 is not a loopback address" in refused.stderr
     for flags in (["--listen", "127.0.0.1:9703"], ["--listen", "[::1]:9703"],
                   ["--allow-unauthenticated"]):  # fmt: skip
-        assert main(check + flags) == 0, capsys.readouterr().err
+        result = run(*check, *flags)
+        assert result.returncode == 0, result.stderr
     help_text = " ".join(run("alert-receiver", "--help").stdout.split())  # as a user sees it
     assert "only with --allow-unauthenticated" in help_text
     assert "refuses to start on a" in help_text
