@@ -4,11 +4,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from thoth_monitoring.core.logs import setup_logging
 from thoth_monitoring.core.settings import (
     add_command,
     config_valid,
-    load_settings,
+    configure,
     setting,
     usage_error,
 )
@@ -64,8 +63,7 @@ def _alert_receiver(args: argparse.Namespace) -> int:
             return usage_error("alert-receiver render", "give the payload file")
         print(render_file(args.payload, getattr(args, "template_dir", None)))
         return 0
-    settings = load_settings(ReceiverSettings, args)
-    setup_logging(settings.log_format, args.log_level)
+    settings = configure(ReceiverSettings, args)
     if args.check_config:
         settings.github_token_value()
         return config_valid(f"issues go to {settings.default_repo} by default")

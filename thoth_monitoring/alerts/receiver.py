@@ -30,7 +30,7 @@ import aiohttp
 import jinja2
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 from thoth_monitoring.alerts.command import DEFAULT_LISTEN
 from thoth_monitoring.alerts.github import (
@@ -61,9 +61,9 @@ from thoth_monitoring.alerts.store import Backlog, GroupStore, Pending, Recorded
 from thoth_monitoring.core import service
 from thoth_monitoring.core.config import ConfigError, Duration, NonNegativeDuration
 from thoth_monitoring.core.database import DEFAULT_DATA_DIR
-from thoth_monitoring.core.logs import LogFormat
 from thoth_monitoring.core.retry import Backoff
 from thoth_monitoring.core.service import Service
+from thoth_monitoring.core.settings import CommandSettings
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +77,8 @@ MAX_RETRY_DELAY = 60.0
 RESOLVED_MARKER = "<!-- thoth-alert-resolved: {key} {ends_at} -->"
 
 
-class ReceiverSettings(BaseModel):
+class ReceiverSettings(CommandSettings):
     """Every option of the command; each may come from the config file or a flag."""
-
-    model_config = ConfigDict(extra="forbid")
 
     listen: str = DEFAULT_LISTEN
     default_repo: GitHubRepository
@@ -102,7 +100,6 @@ class ReceiverSettings(BaseModel):
     max_payload_bytes: int = Field(1 << 20, ge=1024)
     template_dir: Path | None = None
     dry_run: bool = False
-    log_format: LogFormat = "keyvalue"
     data_dir: Path = DATA_DIR
     max_pending: int = Field(1000, ge=1)
 

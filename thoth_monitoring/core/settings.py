@@ -10,11 +10,23 @@ import sys
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from thoth_monitoring.core.config import ConfigError, load_yaml, validate
+from thoth_monitoring.core.logs import LogFormat, setup_logging
+
+
+class CommandSettings(BaseModel):
+    """What the settings of every configurable command share: an unknown key is an error, and
+    the log style."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    log_format: LogFormat = "keyvalue"
+
 
 Model = TypeVar("Model", bound=BaseModel)
+Command = TypeVar("Command", bound=CommandSettings)
 
 _SETTINGS = "_setting_names"  # the parser default holding the names declared with setting()
 
@@ -52,6 +64,13 @@ def load_settings(model: type[Model], args: argparse.Namespace) -> Model:
     names = getattr(args, _SETTINGS)
     data.update({key: value for key, value in vars(args).items() if key in names})
     return validate(model, data, source)
+
+
+def configure(model: type[Command], args: argparse.Namespace) -> Command:
+    """The command's settings (see ``load_settings``), with logging set up as they say."""
+    settings = load_settings(model, args)
+    setup_logging(settings.log_format, args.log_level)
+    return settings
 
 
 def config_valid(summary: str) -> int:

@@ -7,11 +7,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from thoth_monitoring.core.logs import setup_logging
 from thoth_monitoring.core.settings import (
     add_command,
     config_valid,
-    load_settings,
+    configure,
     setting,
     usage_error,
 )
@@ -89,10 +88,9 @@ def _slo_report(args: argparse.Namespace) -> int:
         refused_queries,
     )
 
-    settings = load_settings(ReportSettings, args)
+    settings = configure(ReportSettings, args)
     if "prometheus_url" in args:
         settings.prometheus = settings.prometheus.model_copy(update={"url": args.prometheus_url})
-    setup_logging(settings.log_format, args.log_level)
     slos = load_slos(settings.slos)
     if args.check_config:
         try:  # Prometheus parses each SLO's queries when it can be asked

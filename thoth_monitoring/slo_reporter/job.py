@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from prometheus_client import CollectorRegistry, Counter, Gauge
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import field_validator, model_validator
 
 from thoth_monitoring.core import service
-from thoth_monitoring.core.logs import LogFormat
 from thoth_monitoring.core.s3 import S3Settings
 from thoth_monitoring.core.service import Service
+from thoth_monitoring.core.settings import CommandSettings
 from thoth_monitoring.slo_reporter.command import DEFAULT_LISTEN
 from thoth_monitoring.slo_reporter.definitions import DEFAULT_SLOS, load_slos
 from thoth_monitoring.slo_reporter.mail import MailSettings, build_message, send
@@ -43,10 +43,8 @@ from thoth_monitoring.slo_reporter.store import (
 log = logging.getLogger(__name__)
 
 
-class ReportSettings(BaseModel):
+class ReportSettings(CommandSettings):
     """Every option of ``slo-report``; nested sections come from the config file."""
-
-    model_config = ConfigDict(extra="forbid")
 
     slos: Path = DEFAULT_SLOS
     prometheus: PrometheusSettings = PrometheusSettings()
@@ -58,7 +56,6 @@ class ReportSettings(BaseModel):
     timezone: str = "UTC"
     schedule: str = "0 8 * * mon"
     listen: str = DEFAULT_LISTEN
-    log_format: LogFormat = "keyvalue"
 
     @field_validator("timezone")
     @classmethod

@@ -5,8 +5,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from thoth_monitoring.core.logs import setup_logging
-from thoth_monitoring.core.settings import add_command, config_valid, load_settings, setting
+from thoth_monitoring.core.settings import add_command, config_valid, configure, setting
 
 DEFAULT_LISTEN = "0.0.0.0:9702"
 
@@ -43,8 +42,7 @@ def _graph_exporter(args: argparse.Namespace) -> int:
     from thoth_monitoring.core.service import run_until_stopped
     from thoth_monitoring.exporters.health.service import GraphExporterSettings, run_once, serve
 
-    settings = load_settings(GraphExporterSettings, args)
-    setup_logging(settings.log_format, args.log_level)
+    settings = configure(GraphExporterSettings, args)
     if args.check_config:
         watched = len(settings.databases) or "the embedded"
         return config_valid(f"{watched} database(s)")

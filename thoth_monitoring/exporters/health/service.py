@@ -38,10 +38,10 @@ from thoth_monitoring.core.database import (
     resolve_url,
 )
 from thoth_monitoring.core.exposition import merge
-from thoth_monitoring.core.logs import LogFormat
 from thoth_monitoring.core.runs import RunStatus, repeat
 from thoth_monitoring.core.s3 import S3Settings, list_pages, make_client
 from thoth_monitoring.core.service import Service
+from thoth_monitoring.core.settings import CommandSettings
 from thoth_monitoring.exporters.health import amcheck, backups, bloat, tables
 from thoth_monitoring.exporters.health.command import DEFAULT_LISTEN
 
@@ -77,10 +77,8 @@ class AmcheckSettings(DatabaseTaskSettings):
     index_timeout: Duration = 600.0
 
 
-class GraphExporterSettings(BaseModel):
+class GraphExporterSettings(CommandSettings):
     """Every option of the command; each may come from the config file or a flag."""
-
-    model_config = ConfigDict(extra="forbid")
 
     listen: str = DEFAULT_LISTEN
     databases: list[DatabaseUrl] = Field(default_factory=list)
@@ -101,7 +99,6 @@ class GraphExporterSettings(BaseModel):
     )
     backups: TaskSettings = TaskSettings(interval=900, deadline=120)
     s3: S3Settings | None = None
-    log_format: LogFormat = "keyvalue"
 
     def database_urls(self) -> list[str]:
         return [url.get_secret_value() for url in self.databases] or [

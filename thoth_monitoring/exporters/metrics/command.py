@@ -5,8 +5,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from thoth_monitoring.core.logs import setup_logging
-from thoth_monitoring.core.settings import add_command, load_settings, setting
+from thoth_monitoring.core.settings import add_command, configure, setting
 
 DEFAULT_LISTEN = "0.0.0.0:9701"
 
@@ -66,8 +65,7 @@ def _metrics_exporter(args: argparse.Namespace) -> int:
         serve,
     )
 
-    settings = load_settings(MetricsExporterSettings, args)
-    setup_logging(settings.log_format, args.log_level)
+    settings = configure(MetricsExporterSettings, args)
     if args.check_config:
         return asyncio.run(check_config(settings))
     if args.once:

@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import generate_latest
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from thoth_monitoring.core import service
 from thoth_monitoring.core.config import Duration
@@ -24,10 +24,9 @@ from thoth_monitoring.core.database import (
     redact,
     resolve_url,
 )
-from thoth_monitoring.core.logs import LogFormat
 from thoth_monitoring.core.s3 import make_client
 from thoth_monitoring.core.service import Service
-from thoth_monitoring.core.settings import config_valid
+from thoth_monitoring.core.settings import CommandSettings, config_valid
 from thoth_monitoring.exporters.knowledge_graph.models import ALEMBIC_REVISION
 from thoth_monitoring.exporters.metrics.collection import Collector
 from thoth_monitoring.exporters.metrics.command import DEFAULT_LISTEN
@@ -38,10 +37,8 @@ from thoth_monitoring.exporters.metrics.metricset import MetricDefinition, load_
 log = logging.getLogger(__name__)
 
 
-class MetricsExporterSettings(BaseModel):
+class MetricsExporterSettings(CommandSettings):
     """Every option of the command; each may come from the config file or a flag."""
-
-    model_config = ConfigDict(extra="forbid")
 
     listen: str = DEFAULT_LISTEN
     database_url: DatabaseUrl | None = None
@@ -57,7 +54,6 @@ class MetricsExporterSettings(BaseModel):
     jitter: float = Field(0.1, ge=0, lt=1)
     probe_interval: Duration = 15.0
     s3: DocumentCountSettings | None = None
-    log_format: LogFormat = "keyvalue"
 
     def sql_parameters(self) -> dict[str, Any]:
         """Values for the ``:name`` placeholders metric SQL may use."""
