@@ -20,7 +20,9 @@ SUMMARIES = {
     "ThothSLOBudgetBurnFast": "An SLO is burning its error budget fast.",
     "ThothSLOBudgetBurnSlow": "An SLO is burning its error budget steadily.",
 }
-RUNBOOK = "https://github.com/thoth-station/thoth-monitoring/blob/main/alerts/runbook.md"
+RUNBOOK = (
+    "https://github.com/thoth-station/thoth-monitoring/blob/main/thoth_monitoring/alerts/runbook.md"
+)
 # (alert, severity, long window, short window, share of the budget burned in the long window)
 BURNS = (
     ("ThothSLOBudgetBurnFast", "critical", "1h", "5m", 0.02),
