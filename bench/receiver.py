@@ -31,10 +31,15 @@ import yaml
 from aiohttp import web
 
 from bench.common import free_port, percentile, print_table, stop, wait_for_http, write_result
-from thoth_monitoring.alerts.github import GitHubClient
-from thoth_monitoring.alerts.receiver import Receiver, ReceiverMetrics, ReceiverSettings, make_app
-from thoth_monitoring.alerts.render import Renderer
-from thoth_monitoring.alerts.store import GroupStore
+from thoth_monitoring.alert_receiver.github import GitHubClient
+from thoth_monitoring.alert_receiver.receiver import (
+    Receiver,
+    ReceiverMetrics,
+    ReceiverSettings,
+    make_app,
+)
+from thoth_monitoring.alert_receiver.render import Renderer
+from thoth_monitoring.alert_receiver.store import GroupStore
 from thoth_monitoring.demo.github_standin import GitHubStandIn
 
 CODE = Path(__file__).resolve().parents[1]

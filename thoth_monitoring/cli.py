@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from thoth_monitoring.alerts import command as alert_receiver
+from thoth_monitoring.alert_receiver import command as alert_receiver
 from thoth_monitoring.core.config import ConfigError
 from thoth_monitoring.dashboards import command as dashboards
 from thoth_monitoring.demo import command as demo

@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
-from thoth_monitoring.alerts.receiver import Receiver
+from thoth_monitoring.alert_receiver.receiver import Receiver
 from thoth_monitoring.demo.github_standin import GitHubStandIn
 
 REPO = "thoth-station/thoth-application"

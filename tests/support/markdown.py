@@ -11,7 +11,7 @@ import html
 import re
 import unicodedata
 
-from thoth_monitoring.alerts.render import KEY_PATTERN
+from thoth_monitoring.alert_receiver.render import KEY_PATTERN
 
 _ESCAPED = re.compile(r"\\[!-/:-@\[-`{-~]")
 _INERT = "\ufffc"  # stands for an escaped character or one of our links

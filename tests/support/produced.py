@@ -14,7 +14,7 @@ from prometheus_client.exposition import generate_latest
 
 from tests.support.postgres import MakeDatabase, defined_metrics, execute
 from tests.support.repository import REPOSITORY
-from thoth_monitoring.alerts.receiver import ReceiverMetrics
+from thoth_monitoring.alert_receiver.receiver import ReceiverMetrics
 from thoth_monitoring.exporters.health.service import GraphExporter, GraphExporterSettings
 from thoth_monitoring.exporters.metrics.service import MetricsExporter, MetricsExporterSettings
 from thoth_monitoring.slo_reporter.job import ReporterMetrics

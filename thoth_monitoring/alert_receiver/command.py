@@ -55,7 +55,7 @@ def register(commands: Any) -> None:
 
 
 def _alert_receiver(args: argparse.Namespace) -> int:
-    from thoth_monitoring.alerts.receiver import ReceiverSettings, render_file, serve
+    from thoth_monitoring.alert_receiver.receiver import ReceiverSettings, render_file, serve
     from thoth_monitoring.core.service import run_until_stopped
 
     if args.action == "render":

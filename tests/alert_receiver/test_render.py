@@ -10,8 +10,8 @@ import pytest
 
 from tests.support.alerts import payload
 from tests.support.markdown import live_markdown, live_text
-from thoth_monitoring.alerts.payload import Notification
-from thoth_monitoring.alerts.render import (
+from thoth_monitoring.alert_receiver.payload import Notification
+from thoth_monitoring.alert_receiver.render import (
     KEY_PATTERN,
     MAX_BODY,
     MAX_TITLE,

@@ -32,8 +32,8 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from pydantic import Field, SecretStr, model_validator
 
-from thoth_monitoring.alerts.command import DEFAULT_LISTEN
-from thoth_monitoring.alerts.github import (
+from thoth_monitoring.alert_receiver.command import DEFAULT_LISTEN
+from thoth_monitoring.alert_receiver.github import (
     Comment,
     GitHubClient,
     GitHubError,
@@ -41,14 +41,14 @@ from thoth_monitoring.alerts.github import (
     IssueTracker,
     RateLimited,
 )
-from thoth_monitoring.alerts.payload import (
+from thoth_monitoring.alert_receiver.payload import (
     GitHubRepository,
     Notification,
     PayloadError,
     parse_notification,
     repository,
 )
-from thoth_monitoring.alerts.render import (
+from thoth_monitoring.alert_receiver.render import (
     KEY_PATTERN,
     TEMPLATES,
     RenderedIssue,
@@ -57,7 +57,13 @@ from thoth_monitoring.alerts.render import (
     group_key,
     misrouted_note,
 )
-from thoth_monitoring.alerts.store import Backlog, GroupStore, Pending, Recorded, StoreUnavailable
+from thoth_monitoring.alert_receiver.store import (
+    Backlog,
+    GroupStore,
+    Pending,
+    Recorded,
+    StoreUnavailable,
+)
 from thoth_monitoring.core import service
 from thoth_monitoring.core.config import ConfigError, Duration, NonNegativeDuration
 from thoth_monitoring.core.database import DEFAULT_DATA_DIR

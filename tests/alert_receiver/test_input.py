@@ -13,9 +13,14 @@ from aiohttp import ClientSession
 from tests.support.alerts import REPO, TOKEN, Stack, payload
 from tests.support.cli import run
 from tests.support.markdown import live_markdown
-from thoth_monitoring.alerts.payload import MAX_DEPTH, PayloadError, parse_notification, repository
-from thoth_monitoring.alerts.receiver import ReceiverSettings
-from thoth_monitoring.alerts.render import KEY_PATTERN, MAX_BODY, NO_ALERTNAME, TRUNCATED
+from thoth_monitoring.alert_receiver.payload import (
+    MAX_DEPTH,
+    PayloadError,
+    parse_notification,
+    repository,
+)
+from thoth_monitoring.alert_receiver.receiver import ReceiverSettings
+from thoth_monitoring.alert_receiver.render import KEY_PATTERN, MAX_BODY, NO_ALERTNAME, TRUNCATED
 from thoth_monitoring.cli import main
 
 GOOD = json.dumps(payload()).encode()

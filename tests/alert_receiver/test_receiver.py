@@ -18,9 +18,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from tests.support.alerts import REPO, TOKEN, Stack, payload, until
-from thoth_monitoring.alerts.github import GitHubClient, RateLimited
-from thoth_monitoring.alerts.payload import Notification
-from thoth_monitoring.alerts.render import Renderer, inert
+from thoth_monitoring.alert_receiver.github import GitHubClient, RateLimited
+from thoth_monitoring.alert_receiver.payload import Notification
+from thoth_monitoring.alert_receiver.render import Renderer, inert
 from thoth_monitoring.demo.github_standin import Fault
 
 

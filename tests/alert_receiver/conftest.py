@@ -12,10 +12,15 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from tests.support.alerts import REPO, TOKEN, Stack
-from thoth_monitoring.alerts.github import GitHubClient
-from thoth_monitoring.alerts.receiver import Receiver, ReceiverMetrics, ReceiverSettings, make_app
-from thoth_monitoring.alerts.render import Renderer
-from thoth_monitoring.alerts.store import GroupStore
+from thoth_monitoring.alert_receiver.github import GitHubClient
+from thoth_monitoring.alert_receiver.receiver import (
+    Receiver,
+    ReceiverMetrics,
+    ReceiverSettings,
+    make_app,
+)
+from thoth_monitoring.alert_receiver.render import Renderer
+from thoth_monitoring.alert_receiver.store import GroupStore
 from thoth_monitoring.demo.github_standin import GitHubStandIn
 
 

@@ -22,7 +22,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import jinja2
 from markupsafe import Markup
 
-from thoth_monitoring.alerts.payload import Alert, Notification
+from thoth_monitoring.alert_receiver.payload import Alert, Notification
 from thoth_monitoring.core.resources import package_file
 
 log = logging.getLogger(__name__)
