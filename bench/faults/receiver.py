@@ -115,20 +115,23 @@ class Stack:
         return await self.post(json.dumps(payload).encode())
 
 
-def receiver_settings(github_url: str, **overrides: Any) -> ReceiverSettings:
+def receiver_settings(github_url: str, standin_token: str, **overrides: Any) -> ReceiverSettings:
     return ReceiverSettings.model_validate({
         "listen": f"127.0.0.1:{free_port()}", "default_repo": REPO, "github_url": github_url,
-        "github_token": GitHubStandIn.token, "bearer_token": TOKEN, "basic_username": "am",
+        "github_token": standin_token, "bearer_token": TOKEN, "basic_username": "am",
         "basic_password": "pw", "write_spacing": 0, "github_max_retries": 0,
     } | overrides)  # fmt: skip
 
 
 @asynccontextmanager
-async def receiver_stack(**overrides: Any) -> AsyncIterator[Stack]:
-    """``alert-receiver``'s own ``serve()`` against a GitHub double, ready to take webhooks."""
-    github = GitHubDouble()
+async def receiver_stack(
+    standin_token: str = GitHubStandIn.token, **overrides: Any
+) -> AsyncIterator[Stack]:
+    """``alert-receiver``'s own ``serve()`` against a GitHub double that accepts
+    ``standin_token``, ready to take webhooks."""
+    github = GitHubDouble(GitHubStandIn(token=standin_token))
     async with serving(github.app()) as github_url:
-        settings = receiver_settings(github_url, **overrides)
+        settings = receiver_settings(github_url, standin_token, **overrides)
         url = f"http://{settings.listen}"
         task = asyncio.create_task(serve(settings))
         try:
