@@ -7,6 +7,7 @@ import copy
 import json
 import random
 import re
+import tempfile
 import unicodedata
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -19,7 +20,9 @@ import aiohttp
 from aiohttp import web
 
 from alerts.github_standin import GitHubStandIn
+from alerts.payload import Notification
 from alerts.receiver import ReceiverSettings, serve
+from alerts.render import group_key
 from bench.faults import Row, Size
 from bench.faults.net import NO_ANSWER, Answer, raw_request, serving
 from exporters.processes import free_port
@@ -30,6 +33,8 @@ SEED = 20
 MAX_BODY = 65_536
 MAX_TITLE = 256
 Headers = list[tuple[bytes, bytes]]
+SETTLE_SECONDS = 15.0
+POLL_SECONDS = 0.05
 GOOD_HEADERS: Headers = [(b"Authorization", f"Bearer {TOKEN}".encode()),
                          (b"Content-Type", b"application/json")]  # fmt: skip
 
@@ -65,6 +70,8 @@ class GitHubDouble:
     standin: GitHubStandIn = field(default_factory=GitHubStandIn)
     paths: list[str] = field(default_factory=list)
     broken: list[str] = field(default_factory=list)
+    hang_writes: bool = False  # writes wait for ``release``
+    release: asyncio.Event = field(default_factory=asyncio.Event)
 
     def app(self) -> web.Application:
         app = self.standin.app()
@@ -76,6 +83,8 @@ class GitHubDouble:
         self, request: web.Request, handler: Callable[[web.Request], Any]
     ) -> web.StreamResponse:
         self.paths.append(request.raw_path)
+        if self.hang_writes and request.method != "GET":
+            await self.release.wait()
         kind = self.broken.pop(0) if self.broken and request.method != "GET" else None
         if kind in REFUSED:
             return REFUSED[kind]()
@@ -114,13 +123,46 @@ class Stack:
     async def deliver(self, payload: dict[str, Any]) -> Answer:
         return await self.post(json.dumps(payload).encode())
 
+    async def deliver_until_taken(self, payload: dict[str, Any], attempts: int = 10) -> list[int]:
+        """Deliver as Alertmanager does: again (after a pause) while the answer is a 5xx."""
+        statuses = []
+        for _ in range(attempts):
+            statuses.append((await self.deliver(payload)).status)
+            if statuses[-1] < 500:
+                break
+            await asyncio.sleep(0.2)
+        return statuses
 
-def receiver_settings(github_url: str, standin_token: str, **overrides: Any) -> ReceiverSettings:
-    return ReceiverSettings.model_validate({
+    def issues_of(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
+        """The issues carrying this notification's group key."""
+        marker = f"<!-- thoth-alert-key: {key_of(payload)} -->"
+        return [issue for issues in self.github.standin.issues.values() for issue in issues
+                if marker in issue["body"]]  # fmt: skip
+
+    async def settle(self, payloads: list[dict[str, Any]]) -> None:
+        """Wait (at most ``SETTLE_SECONDS``) until every group has its issue: a receiver may
+        answer before it writes."""
+        for _ in range(int(SETTLE_SECONDS / POLL_SECONDS)):
+            if all(self.issues_of(payload) for payload in payloads):
+                return
+            await asyncio.sleep(POLL_SECONDS)
+
+
+def key_of(payload: dict[str, Any]) -> str:
+    return group_key(Notification.model_validate(payload))
+
+
+def receiver_settings(
+    github_url: str, standin_token: str, data_dir: str, **overrides: Any
+) -> ReceiverSettings:
+    settings = {
         "listen": f"127.0.0.1:{free_port()}", "default_repo": REPO, "github_url": github_url,
         "github_token": standin_token, "bearer_token": TOKEN, "basic_username": "am",
         "basic_password": "pw", "write_spacing": 0, "github_max_retries": 0,
-    } | overrides)  # fmt: skip
+    }  # fmt: skip
+    if "data_dir" in ReceiverSettings.model_fields:  # a receiver that records what it accepts
+        settings["data_dir"] = data_dir
+    return ReceiverSettings.model_validate(settings | overrides)
 
 
 @asynccontextmanager
@@ -130,16 +172,18 @@ async def receiver_stack(
     """``alert-receiver``'s own ``serve()`` against a GitHub double that accepts
     ``standin_token``, ready to take webhooks."""
     github = GitHubDouble(GitHubStandIn(token=standin_token))
-    async with serving(github.app()) as github_url:
-        settings = receiver_settings(github_url, standin_token, **overrides)
-        url = f"http://{settings.listen}"
-        task = asyncio.create_task(serve(settings))
-        try:
-            await wait_ready(f"{url}/readyz", task)
-            yield Stack(url, github)
-        finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+    with tempfile.TemporaryDirectory(prefix="thoth-faults-receiver-") as data_dir:
+        async with serving(github.app()) as github_url:
+            settings = receiver_settings(github_url, standin_token, data_dir, **overrides)
+            url = f"http://{settings.listen}"
+            task = asyncio.create_task(serve(settings))
+            try:
+                await wait_ready(f"{url}/readyz", task)
+                yield Stack(url, github)
+            finally:
+                github.release.set()
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
 
 
 async def wait_ready(url: str, task: "asyncio.Task[None]", seconds: float = 30) -> None:
@@ -343,52 +387,75 @@ MUTATORS: tuple[Callable[[random.Random, dict[str, Any]], tuple[Headers, bytes]]
 )  # fmt: skip
 
 
-# --- (2) GitHub answering garbage ------------------------------------------------------------
+# --- (2) GitHub answering garbage, or not at all --------------------------------------------
 
 
 def github_faults(size: Size) -> Row:
-    """Every broken GitHub answer makes the webhook answer 503, so Alertmanager redelivers."""
-    rounds = 1 if size == "short" else 5
-    return asyncio.run(_github_faults(rounds))
+    """GitHub failing a write in every way (refused; or applied but answered with HTML, broken
+    JSON or nothing): the webhook answers 2xx or 503 (Alertmanager redelivers), never another
+    5xx, and in the end every group has exactly one issue — nothing lost, nothing doubled."""
+    return asyncio.run(_github_faults(1 if size == "short" else 5))
 
 
-def github_redelivery(size: Size) -> Row:
-    """After a broken answer and the redelivery, each group has exactly one issue: nothing lost
-    and, where the failed write was applied anyway, nothing doubled."""
-    rounds = 1 if size == "short" else 5
-    return asyncio.run(_github_faults(rounds, judge_issues=True))
-
-
-async def _github_faults(rounds: int, judge_issues: bool = False) -> Row:
-    answers: list[str] = []
+async def _github_faults(rounds: int) -> Row:
+    answers: Counter[str] = Counter()
     wrong: list[str] = []
-    groups = []
+    payloads = []
     async with receiver_stack() as stack:
         for round_ in range(rounds):
             for kind in BROKEN_ANSWERS:
-                group = f"github-{kind}-{round_}"
-                groups.append(group)
+                payload = notification(f"github-{kind}-{round_}")
+                payloads.append(payload)
                 stack.github.broken[:] = [kind]
-                answer = await stack.deliver(notification(group))
-                answers.append(f"{kind}:{answer.status}")
-                if answer.status != 503:
-                    wrong.append(f"{kind} -> {answer.status}")
-                stack.github.broken.clear()
-                redelivered = await stack.deliver(notification(group))
-                if redelivered.status != 200:
-                    wrong.append(f"{kind} redelivered -> {redelivered.status}")
-        keys = Counter(issue["body"].rpartition("<!-- thoth-alert-key: ")[2]
-                       for issue in stack.github.standin.open_issues())  # fmt: skip
-    inputs = f"{len(groups)} deliveries: {', '.join(BROKEN_ANSWERS)}; each redelivered"
-    if not judge_issues:
-        outcome = ", ".join(sorted(set(answers)))
-        return Row("receiver: GitHub faults -> 503", inputs, outcome, not wrong)
-    doubled = sum(n - 1 for n in keys.values())
-    lost = len(groups) - len(keys)
-    outcome = (f"{sum(keys.values())} issues for {len(groups)} groups: {doubled} doubled, "
-               f"{lost} lost")  # fmt: skip
-    return Row("receiver: redelivery, one issue per group", inputs, outcome,
-               doubled == 0 and lost == 0)  # fmt: skip
+                statuses = await stack.deliver_until_taken(payload)
+                answers[f"{kind}: {'/'.join(map(str, statuses))}"] += 1
+                if any(status >= 500 and status != 503 for status in statuses):
+                    wrong.append(f"{kind} answered {statuses}")
+        await stack.settle(payloads)
+        counts = [len(stack.issues_of(payload)) for payload in payloads]
+    doubled = sum(n - 1 for n in counts if n > 1)
+    lost = counts.count(0)
+    outcome = (f"answers {', '.join(answers)}; {sum(counts)} issues for {len(payloads)} groups:"
+               f" {doubled} doubled, {lost} lost")  # fmt: skip
+    if wrong:
+        outcome += f" -- {'; '.join(wrong)}"
+    return Row(
+        "receiver: GitHub faults",
+        f"{len(payloads)} groups, GitHub failing the first write: {', '.join(BROKEN_ANSWERS)}; "
+        "5xx redelivered", outcome, not wrong and doubled == 0 and lost == 0,
+    )  # fmt: skip
+
+
+def pending_bound(size: Size) -> Row:
+    """GitHub hanging: the webhook keeps answering at once — accepted up to the configured
+    bound on waiting groups, 503 beyond it — instead of piling up requests."""
+    return asyncio.run(_pending_bound(10, 30 if size == "short" else 300))
+
+
+async def _pending_bound(bound: int, groups: int) -> Row:
+    name = "receiver: bounded pending work"
+    inputs = f"{groups} new groups while GitHub hangs, max_pending {bound}"
+    if "max_pending" not in ReceiverSettings.model_fields:
+        return Row(name, inputs, "no bound on pending work can be configured", False)
+    async with receiver_stack(max_pending=bound) as stack:
+        stack.github.hang_writes = True
+
+        async def answer(n: int) -> int:
+            body = json.dumps(notification(f"pending-{n}")).encode()
+            try:
+                async with asyncio.timeout(AT_ONCE_SECONDS):
+                    return (await stack.post(body)).status
+            except TimeoutError:
+                return NO_ANSWER
+
+        statuses = Counter(await asyncio.gather(*(answer(n) for n in range(groups))))
+    accepted = sum(n for status, n in statuses.items() if 200 <= status < 300)
+    outcome = f"answers {dict(sorted(statuses.items()))} (0: none within {AT_ONCE_SECONDS:g}s)"
+    passed = accepted <= bound and statuses[503] == groups - accepted
+    return Row(name, inputs, outcome, passed)
+
+
+AT_ONCE_SECONDS = 5.0
 
 
 # --- (3) hostile text in every field ---------------------------------------------------------
@@ -504,14 +571,14 @@ async def _injection(size: Size) -> Row:
     problems: Counter[str] = Counter()
     examples: list[str] = []
     async with receiver_stack() as stack:
-        for field_name, kind, payload in cases:
-            before = len(stack.github.standin.issues.get(REPO, []))
-            answer = await stack.deliver(payload)
-            issues = stack.github.standin.issues.get(REPO, [])
-            if answer.status != 200 or len(issues) != before + 1:
-                found = [f"answer {answer.status}, {len(issues) - before} issues"]
+        answers = [(await stack.deliver(payload)).status for _, _, payload in cases]
+        await stack.settle([payload for _, _, payload in cases])
+        for (field_name, kind, payload), status in zip(cases, answers, strict=True):
+            issues = stack.issues_of(payload)
+            if not 200 <= status < 300 or len(issues) != 1:
+                found = [f"answer {status}, {len(issues)} issues"]
             else:
-                found = leaks(issues[-1]["title"], issues[-1]["body"], field_name in TABLE_FIELDS)
+                found = leaks(issues[0]["title"], issues[0]["body"], field_name in TABLE_FIELDS)
             for leak in found:
                 problems[leak] += 1
                 if len(examples) < 8:
@@ -535,6 +602,6 @@ async def _injection(size: Size) -> Row:
 SCENARIOS = {
     "webhook-fuzz": webhook_fuzz,
     "github-faults": github_faults,
-    "github-redelivery": github_redelivery,
+    "pending-bound": pending_bound,
     "injection": injection,
 }
