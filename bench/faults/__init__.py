@@ -30,9 +30,9 @@ Scenario = Callable[[Size], Row]
 
 def scenarios() -> dict[str, Scenario]:
     """Every scenario by name, in the order the table prints them."""
-    from bench.faults import exporter, receiver, report, secrecy
+    from bench.faults import exporter, fuzz, injection, receiver, report, secrecy
 
     found: dict[str, Scenario] = {}
-    for module in (receiver, exporter, report, secrecy):
+    for module in (fuzz, receiver, injection, exporter, report, secrecy):
         found.update(module.SCENARIOS)
     return found

@@ -1,5 +1,6 @@
-"""``python -m bench.faults``: every fault scenario in its full version, printed as a table and
-written to bench/results/faults.json. Exit status 1 if any row failed."""
+"""``python -m bench.faults``: every fault scenario in its full version, one row each (name |
+inputs tried | outcome | PASS/FAIL) and a summary table, written to bench/results/faults.json.
+Exit status 1 if any row failed."""
 
 import argparse
 import logging
@@ -15,10 +16,13 @@ from bench.faults import Row, scenarios
 def main(argv: list[str] | None = None) -> int:
     available = scenarios()
     parser = argparse.ArgumentParser(prog="python -m bench.faults", description=__doc__)
-    parser.add_argument("names", nargs="*", choices=[[], *available], metavar="SCENARIO",
+    parser.add_argument("names", nargs="*", metavar="SCENARIO",
                         help=f"run only these ({', '.join(available)})")  # fmt: skip
     parser.add_argument("--short", action="store_true", help="the short version (as the tests)")
     args = parser.parse_args(argv)
+    unknown = [name for name in args.names if name not in available]
+    if unknown:
+        parser.error(f"unknown scenario {', '.join(unknown)}; choose from {', '.join(available)}")
     handle, log = tempfile.mkstemp(prefix="thoth-faults-", suffix=".log")
     os.close(handle)
     logging.basicConfig(filename=log, level=logging.INFO, force=True,
@@ -34,8 +38,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {row} ({seconds[-1]:.1f}s)", flush=True)
         rows.append(row)
     print_table(
-        "fault and fuzz suite", ["scenario", "inputs tried", "outcome", "result", "seconds"],
-        [[r.name, r.inputs, r.outcome, "PASS" if r.passed else "FAIL", s]
+        f"fault and fuzz suite ({'short' if args.short else 'full'}; outcomes above)",
+        ["scenario", "inputs tried", "result", "seconds"],
+        [[r.name, r.inputs, "PASS" if r.passed else "FAIL", s]
          for r, s in zip(rows, seconds, strict=True)],
     )  # fmt: skip
     if not args.names and not args.short:
