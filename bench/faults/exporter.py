@@ -206,7 +206,7 @@ async def _exporter_fault(fault: Fault, cycles: int) -> Row:
         problems.append(f"/metrics failed {len(scraper.answers) - answered} scrapes")
     outcome = "; ".join(timings) + f"; /metrics {answered}/{len(scraper.answers)} scrapes 200"
     if problems:
-        outcome += " -- " + ", ".join(problems)
+        outcome += " -- " + ", ".join(dict.fromkeys(problems))
     return Row(f"metrics-exporter: {fault.name}",
                f"{fault.what}; x{cycles}; timeout {TIMEOUT:g}s, deadline {DEADLINE_SECONDS:g}s",
                outcome, not problems)  # fmt: skip
@@ -272,7 +272,7 @@ async def _text_values(cycles: int) -> Row:
     outcome = (f"{len(failing)}/{len(broken)} reported failing, the others collected "
                f"{cycles}x; /metrics {answered}/{len(scraper.answers)} scrapes 200")  # fmt: skip
     if problems:
-        outcome += " -- " + ", ".join(problems)
+        outcome += " -- " + ", ".join(dict.fromkeys(problems))
     return Row("metrics-exporter: text values", "values now(), 'many', ARRAY[1, 2]; interval 1s",
                outcome, not problems)  # fmt: skip
 

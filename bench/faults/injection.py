@@ -133,7 +133,7 @@ async def _injection(size: Size) -> Row:
         for (field_name, kind, payload), status in zip(cases, answers, strict=True):
             issues = stack.issues_of(payload)
             if not 200 <= status < 300 or len(issues) != 1:
-                found = [f"answer {status}, {len(issues)} issues"]
+                found = [f"answer {status} with {len(issues)} issues"]
             else:
                 found = leaks(issues[0]["title"], issues[0]["body"], field_name in TABLE_FIELDS)
             for leak in found:
