@@ -53,14 +53,18 @@ FIELDS: dict[str, Callable[[dict[str, Any], str], None]] = {
 # Label fields are rendered in a table: a newline there must not end the row.
 TABLE_FIELDS = {"label value", "label name", "alertname", "severity", "identity label"}
 _CODE = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)", re.DOTALL)
+# What GitHub would make live in a body: a mention notifies, a reference or a link to an issue
+# puts a cross-reference on that issue, an image is fetched, a link is clickable, HTML renders.
 _LEAKS: dict[str, re.Pattern[str]] = {
     "mention": re.compile(r"(?<![\w`])@[A-Za-z0-9]"),
     "reference": re.compile(r"(?<!&)#\d|\bGH-\d", re.IGNORECASE),
-    "issue-url": re.compile(r"github\.com/[^\s/]+/[^\s/]+/(issues|pull)/\d"),
+    "issue-url": re.compile(r"https?://(www\.)?github\.com/[^\s/]+/[^\s/]+/(issues|pull)/\d"),
     "image": re.compile(r"!\[[^\]]*\]\("),
     "link": re.compile(r"\[click me\]\(|\]\(\s*(javascript|data|vbscript):", re.IGNORECASE),
     "html": re.compile(r"<(img|script)\b", re.IGNORECASE),
 }
+# A title is plain text to GitHub: only mentions and references are live there.
+_TITLE_LEAKS = ("mention", "reference")
 _BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
@@ -69,7 +73,7 @@ def leaks(title: str, body: str, in_table: bool) -> list[str]:
     found = []
     outside_code = _CODE.sub("", body)
     for name, pattern in _LEAKS.items():
-        if pattern.search(outside_code) or (name != "html" and pattern.search(title)):
+        if pattern.search(outside_code) or (name in _TITLE_LEAKS and pattern.search(title)):
             found.append(name)
     if in_table and any(line.startswith(("| forged", "## INJECTED"))
                         for line in outside_code.splitlines()):  # fmt: skip
