@@ -168,21 +168,36 @@ def prometheus_faults(size: Size) -> Row:
 
 
 def s3_down(size: Size) -> Row:
-    """Ceph down (adviser documents and the report store): the report is still built and sent,
-    and the exit status says the run was partial."""
+    """Ceph, holding the adviser documents, down: the report is still built, stored and sent
+    without that section, and the exit status says partial (neither 0 nor 1)."""
     handler = Handler()
     with (tempfile.TemporaryDirectory(prefix="thoth-faults-") as tmp, empty_prometheus() as url,
           smtp_server(handler) as smtp):  # fmt: skip
         folder = Path(tmp)
-        ceph = {"endpoint_url": f"http://127.0.0.1:{closed_port()}", "bucket": "thoth",
-                "deployment": "ocp4-stage", "access_key_id": "k", "secret_access_key": "s",
-                "timeout": "2s"}  # fmt: skip
-        config = base_config(folder, url, smtp) | {"ceph": ceph, "store": "ceph"}
-        run = slo_report(folder, config, "--send")
+        run = slo_report(folder, base_config(folder, url, smtp) | {"ceph": _dead_ceph()}, "--send")
+        stored = (folder / "slo-reports" / WEEK / "report.html").exists()
     sent = len(handler.received)
-    passed = run.exit != 0 and sent == 1 and not run.traceback
-    return Row("slo-report: S3 down", "Ceph endpoint refusing (documents and store), --send",
-               f"{run.brief()}; mails sent: {sent}", passed)  # fmt: skip
+    return Row("slo-report: S3 down (documents)", "Ceph refusing, report stored locally, --send",
+               f"{run.brief()}, stored: {stored}, mails sent: {sent}",
+               run.exit not in (0, 1) and stored and sent == 1 and not run.traceback)  # fmt: skip
+
+
+def s3_store_down(size: Size) -> Row:
+    """Ceph, holding the report store too, down: the run fails with one clear line, never a
+    traceback."""
+    with (tempfile.TemporaryDirectory(prefix="thoth-faults-") as tmp, empty_prometheus() as url,
+          smtp_server(Handler()) as smtp):  # fmt: skip
+        folder = Path(tmp)
+        config = base_config(folder, url, smtp) | {"ceph": _dead_ceph(), "store": "ceph"}
+        run = slo_report(folder, config, "--send")
+    return Row("slo-report: S3 down (store)", "Ceph refusing, report stored on Ceph, --send",
+               run.brief(), run.exit != 0 and len(run.said) == 1 and not run.traceback)  # fmt: skip
+
+
+def _dead_ceph() -> dict[str, str]:
+    return {"endpoint_url": f"http://127.0.0.1:{closed_port()}", "bucket": "thoth",
+            "deployment": "ocp4-stage", "access_key_id": "k", "secret_access_key": "s",
+            "timeout": "2s"}  # fmt: skip
 
 
 # --- (3) SMTP refused, 5xx, hanging ----------------------------------------------------------
@@ -257,6 +272,7 @@ def concurrent_send(size: Size) -> Row:
 SCENARIOS = {
     "prometheus-faults": prometheus_faults,
     "s3-down": s3_down,
+    "s3-store-down": s3_store_down,
     "smtp-faults": smtp_faults,
     "concurrent-send": concurrent_send,
 }
