@@ -17,7 +17,7 @@ system-deps:
 	bash .ci/system-deps
 
 demo: $(STAMP) system-deps
-	$(BIN)/thoth-monitoring demo
+	$(BIN)/thoth-monitoring demo $(DEMO_ARGS)
 
 test: $(STAMP) system-deps lint
 	$(BIN)/pytest $(PYTEST_ARGS)

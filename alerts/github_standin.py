@@ -1,9 +1,13 @@
 """A local stand-in for the GitHub REST API subset the alert receiver uses: issues listed with
 label filters and ``Link`` pagination (pull requests mixed in), created, updated with
-label-replace semantics, commented; rate-limit headers; and injectable faults (5xx, secondary
-rate limit 403, 429) for the next requests. The tests drive it, and the demo shows what the
-receiver filed on its ``/`` page (``/issues.json`` for scripts)."""
+label-replace semantics, commented, comments listed; rate-limit headers; and injectable faults
+for the next requests: 5xx, rate limits (403/429, with ``retry-after``), an HTML error page
+instead of JSON, a hang — each either before the request is applied or *after* it (as GitHub
+or a proxy in front of it can fail: the issue exists, the answer says otherwise). Writes that
+arrive while a ``retry-after`` window is open are counted. The tests drive it, and the demo
+shows what the receiver filed on its ``/`` page (``/issues.json`` for scripts)."""
 
+import asyncio
 import html
 import time
 from collections import Counter
@@ -23,6 +27,9 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     writes_only: bool = True
     message: str = "injected"
+    applied: bool = False  # carry the request out first, then answer with the fault
+    delay: float = 0.0  # seconds before answering (longer than the client's timeout: a hang)
+    html: bool = False  # an HTML error page, as a proxy in front of GitHub sends
 
 
 @dataclass
@@ -36,6 +43,8 @@ class GitHubStandIn:
     requests: Counter[str] = field(default_factory=Counter)
     write_times: list[float] = field(default_factory=list)
     rate_limit_remaining: int = 5000
+    limited_until: float = 0.0  # monotonic end of the last retry-after window
+    writes_while_limited: int = 0
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._middleware])
@@ -44,6 +53,7 @@ class GitHubStandIn:
         app.router.add_post(issues, self.create_issue)
         app.router.add_patch(issues + "/{number}", self.update_issue)
         app.router.add_post(issues + "/{number}/comments", self.create_comment)
+        app.router.add_get(issues + "/{number}/comments", self.list_comments)
         app.router.add_get("/", self.page)
         app.router.add_get("/issues.json", self.issues_json)
         return app
@@ -65,19 +75,35 @@ class GitHubStandIn:
         if request.headers.get("Authorization") != f"Bearer {self.token}":
             return web.json_response({"message": "Bad credentials"}, status=401)
         write = request.method != "GET"
-        for fault in self.faults:
-            if write or not fault.writes_only:
-                self.faults.remove(fault)
-                return web.json_response({"message": fault.message}, status=fault.status,
-                                         headers=fault.headers)  # fmt: skip
+        if write and time.monotonic() < self.limited_until:
+            self.writes_while_limited += 1
+        fault = next((f for f in self.faults if write or not f.writes_only), None)
+        if fault is not None:
+            self.faults.remove(fault)
+            if not fault.applied:
+                return await self._answer(fault)
         if write:
             self.write_times.append(time.monotonic())
         self.rate_limit_remaining -= 1
         response = await handler(request)
+        if fault is not None:
+            return await self._answer(fault)
         response.headers["x-ratelimit-limit"] = "5000"
         response.headers["x-ratelimit-remaining"] = str(self.rate_limit_remaining)
         response.headers["x-ratelimit-reset"] = "4102444800"
         return response
+
+    async def _answer(self, fault: Fault) -> web.Response:
+        await asyncio.sleep(fault.delay)
+        retry_after = fault.headers.get("retry-after", "")
+        if retry_after.isdigit():
+            self.limited_until = time.monotonic() + int(retry_after)
+        if fault.html:
+            page = f"<html><body><h1>{fault.status} {fault.message}</h1></body></html>"
+            return web.Response(text=page, status=fault.status, headers=fault.headers,
+                                content_type="text/html")  # fmt: skip
+        return web.json_response({"message": fault.message}, status=fault.status,
+                                 headers=fault.headers)  # fmt: skip
 
     def _repo(self, request: web.Request) -> str:
         repo = f"{request.match_info['owner']}/{request.match_info['repo']}"
@@ -92,20 +118,12 @@ class GitHubStandIn:
         repo = self._repo(request)
         wanted = {name for name in request.query.get("labels", "").split(",") if name}
         state = request.query.get("state", "open")
-        per_page = min(int(request.query.get("per_page", "30")), PAGE_SIZE_LIMIT)
-        page = int(request.query.get("page", "1"))
         matching = [
             issue for issue in self.issues.get(repo, [])
             if wanted <= {label["name"] for label in issue["labels"]}
             and (state == "all" or issue["state"] == state)
         ]  # fmt: skip
-        chunk = matching[(page - 1) * per_page : page * per_page]
-        headers = {}
-        if page * per_page < len(matching):
-            query = dict(request.query) | {"page": str(page + 1)}
-            url = request.url.with_query(query)
-            headers["Link"] = f'<{url}>; rel="next"'
-        return web.json_response(chunk, headers=headers)
+        return _page_of(request, matching)
 
     async def create_issue(self, request: web.Request) -> web.Response:
         repo = self._repo(request)
@@ -133,6 +151,13 @@ class GitHubStandIn:
         self._find(repo, number)
         self.comments.setdefault((repo, number), []).append((await request.json())["body"])
         return web.json_response({"id": len(self.comments)}, status=201)
+
+    async def list_comments(self, request: web.Request) -> web.Response:
+        repo = self._repo(request)
+        number = int(request.match_info["number"])
+        self._find(repo, number)
+        bodies = self.comments.get((repo, number), [])
+        return _page_of(request, [{"id": n, "body": b} for n, b in enumerate(bodies, 1)])
 
     async def page(self, request: web.Request) -> web.Response:
         rows = "".join(
@@ -171,3 +196,14 @@ class GitHubStandIn:
             if issue["number"] == number:
                 return issue
         raise web.HTTPNotFound(text='{"message": "Not Found"}', content_type="application/json")
+
+
+def _page_of(request: web.Request, items: list[dict[str, Any]]) -> web.Response:
+    """The page of ``items`` the request asks for, with a ``Link`` to the next one."""
+    per_page = min(int(request.query.get("per_page", "30")), PAGE_SIZE_LIMIT)
+    page = int(request.query.get("page", "1"))
+    headers = {}
+    if page * per_page < len(items):
+        url = request.url.with_query(dict(request.query) | {"page": str(page + 1)})
+        headers["Link"] = f'<{url}>; rel="next"'
+    return web.json_response(items[(page - 1) * per_page : page * per_page], headers=headers)

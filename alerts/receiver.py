@@ -1,20 +1,25 @@
 """``thoth-monitoring alert-receiver``: Alertmanager webhook → exactly one GitHub issue per alert
-group, updated while it fires, commented and closed when it resolves.
+group, updated while it fires, closed with a comment when it resolves.
 
-The group's key (a hash of Alertmanager's ``groupKey``) is hidden in the issue body; issues are
-found through the list-issues API filtered by one common label (strongly consistent, unlike
-search), cached, and warmed at start-up. Deliveries of one group are serialised, so concurrent
-or repeated deliveries never create two issues. When GitHub fails, the webhook answers 503 and
-Alertmanager redelivers: nothing is lost.
+The webhook only records the notification as its group's desired state (SQLite in the data
+folder; a newer notification supersedes a queued older one, an older one arriving late is
+ignored) and answers at once, or 503 at once when too many groups wait or the record cannot be
+written. One worker drives GitHub to the recorded states, one group at a time, within the rate
+limit: a rate-limit answer pauses it (durably) until GitHub's reset. The group's key (a hash of
+Alertmanager's ``groupKey``) is hidden in the issue body; issues are found through the
+list-issues API filtered by one common label (strongly consistent, unlike search) and cached.
+After any failed GitHub call the cache is dropped: the next attempt re-lists and decides from
+what exists, so a create that GitHub applied but did not confirm is never repeated.
 """
 
 import asyncio
 import base64
+import contextlib
 import hmac
-import json
+import ipaddress
 import logging
 import os
-from collections import defaultdict
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,14 +27,31 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import jinja2
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Gauge
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from alerts.github import GitHubClient, GitHubError, Issue, IssueTracker
-from alerts.payload import Notification
-from alerts.render import KEY_PATTERN, TEMPLATES, RenderedIssue, Renderer
+from alerts.github import Comment, GitHubClient, GitHubError, Issue, IssueTracker, RateLimited
+from alerts.payload import (
+    GitHubRepository,
+    Notification,
+    PayloadError,
+    parse_notification,
+    repository,
+)
+from alerts.render import (
+    KEY_PATTERN,
+    TEMPLATES,
+    RenderedIssue,
+    Renderer,
+    compose,
+    group_key,
+    misrouted_note,
+)
+from alerts.store import Backlog, GroupStore, Pending, Recorded, StoreUnavailable
 from exporters.config import ConfigError, Duration, NonNegativeDuration
+from exporters.database import DEFAULT_DATA_DIR
 from exporters.exposition import http_server, make_metrics_handler
 from exporters.logs import LogFormat
 
@@ -38,6 +60,12 @@ log = logging.getLogger(__name__)
 DEFAULT_LISTEN = "0.0.0.0:9703"
 OPT_OUT_ANNOTATION = "github_close_on_resolve"
 UNUSABLE_REPOSITORY = {403, 404, 410}
+REJECTED = {400, 422}  # GitHub will never accept this content: drop the group's update
+DATA_DIR = DEFAULT_DATA_DIR.parent / "alert-receiver"
+STATE_FILE = "state.sqlite3"
+STORE_TIMEOUT = 5.0  # the longest a webhook waits for its record
+MAX_RETRY_DELAY = 60.0
+RESOLVED_MARKER = "<!-- thoth-alert-resolved: {key} {ends_at} -->"
 
 
 class ReceiverSettings(BaseModel):
@@ -46,7 +74,7 @@ class ReceiverSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     listen: str = DEFAULT_LISTEN
-    default_repo: str = Field(pattern=r"^[\w.-]+/[\w.-]+$")
+    default_repo: GitHubRepository
     github_url: str = "https://api.github.com"
     github_token: SecretStr | None = None
     github_token_file: Path | None = None
@@ -61,20 +89,48 @@ class ReceiverSettings(BaseModel):
     basic_username: str | None = None
     basic_password: SecretStr | None = None
     auth_disabled: bool = False
+    allow_unauthenticated: bool = False
     max_payload_bytes: int = Field(1 << 20, ge=1024)
     template_dir: Path | None = None
     dry_run: bool = False
     log_format: LogFormat = "keyvalue"
+    data_dir: Path = DATA_DIR
+    max_pending: int = Field(1000, ge=1)
 
     @model_validator(mode="after")
     def _credentials_required(self) -> "ReceiverSettings":
-        has_auth = self.bearer_token or self.bearer_token_file or self.basic_username
-        if not (has_auth or self.auth_disabled):
+        """Without credentials anyone who reaches the port can file issues: that takes
+        ``auth_disabled`` on a loopback address, or ``allow_unauthenticated`` on any other."""
+        if self.authenticated() or self.allow_unauthenticated:
+            return self
+        if not self.auth_disabled:
             raise ValueError(
                 "webhook credentials are required: set bearer_token(_file) or basic_username "
                 "and basic_password, or auth_disabled: true"
             )
+        if not _loopback(self.listen):
+            raise ValueError(
+                f"listen {self.listen} is not a loopback address: refusing to accept webhooks "
+                "without credentials there; set credentials, listen on 127.0.0.1, or give "
+                "--allow-unauthenticated (allow_unauthenticated: true)"
+            )
         return self
+
+    @model_validator(mode="after")
+    def _templates_load(self) -> "ReceiverSettings":
+        """A missing or broken template is a configuration error, not a traceback later."""
+        try:
+            Renderer(self.template_dir or TEMPLATES, key_template=self.key_template)
+        except jinja2.TemplateSyntaxError as error:
+            where = f"template_dir: {error.name}" if error.name else "key_template"
+            raise ValueError(f"{where}: line {error.lineno}: {error.message}") from None
+        except jinja2.TemplateNotFound as error:
+            raise ValueError(f"template_dir: {error.message}") from None
+        return self
+
+    def authenticated(self) -> bool:
+        """Whether webhooks must carry credentials (they must whenever some are configured)."""
+        return bool(self.bearer_token or self.bearer_token_file or self.basic_username)
 
     def github_token_value(self) -> str:
         if self.github_token is not None:
@@ -110,7 +166,8 @@ class ReceiverMetrics:
     def __post_init__(self) -> None:
         prefix = "thoth_alert_receiver"
         self.notifications = Counter(
-            f"{prefix}_notifications", "Webhook notifications by outcome.", ["outcome"],
+            f"{prefix}_notifications", "Recorded notifications the worker carried out, by "
+            "outcome (github_error and rate_limited: tried again later).", ["outcome"],
             registry=self.registry,
         )  # fmt: skip
         self.github_requests = Counter(
@@ -120,6 +177,19 @@ class ReceiverMetrics:
         self.rate_limit_remaining = Gauge(
             f"{prefix}_github_rate_limit_remaining", "x-ratelimit-remaining of the last answer.",
             registry=self.registry,
+        )  # fmt: skip
+        self.recorded = Counter(
+            f"{prefix}_recorded_notifications", "Webhook notifications by what the receiver "
+            "did with them: queued, stale (older than the recorded one), queue_full, "
+            "store_unavailable.", ["outcome"], registry=self.registry,
+        )  # fmt: skip
+        self.pending = Gauge(
+            f"{prefix}_pending_groups", "Alert groups whose issue is not yet as recorded.",
+            registry=self.registry,
+        )  # fmt: skip
+        self.oldest_pending = Gauge(
+            f"{prefix}_oldest_pending_age_seconds", "How long the longest-waiting group has "
+            "waited for GitHub (0: none waits).", registry=self.registry,
         )  # fmt: skip
         self.open_issues = Gauge(
             f"{prefix}_tracked_open_issues", "Open alert issues the receiver tracks.",
@@ -133,7 +203,8 @@ class ReceiverMetrics:
 
 
 class Receiver:
-    """The issue logic, independent of HTTP."""
+    """The issue logic, independent of HTTP: ``accept`` records, ``run`` (the one worker)
+    carries out."""
 
     def __init__(
         self,
@@ -141,43 +212,143 @@ class Receiver:
         tracker: IssueTracker,
         renderer: Renderer,
         metrics: ReceiverMetrics,
+        store: GroupStore,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        retry_delay: float = 1.0,
     ) -> None:
         self.settings = settings
         self.tracker = tracker
         self.renderer = renderer
         self.metrics = metrics
-        self.clock = clock
+        self.store = store
+        self.clock = clock  # for the reopen window; queue and pause times are Unix times
+        self.retry_delay = retry_delay
         self.issues: dict[str, Issue] = {}
         self.listed: set[str] = set()
         self.unusable: set[str] = set()
-        self.locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._listing = asyncio.Lock()
+        self.ready = False
+        self.wake = asyncio.Event()
+        self.pause_until = 0.0  # from a rate-limit answer, until it is stored
+        self._oldest_since: float | None = None
+        metrics.oldest_pending.set_function(
+            lambda: 0.0 if self._oldest_since is None else time.time() - self._oldest_since
+        )
+
+    async def accept(self, notification: Notification) -> Recorded:
+        """Record the notification as its group's desired state (all the webhook waits for)."""
+        key = group_key(notification, self.renderer.key_template)
+        outcome, backlog = await self.store.record(
+            key, notification.model_dump_json(), _stamp(notification), time.time(),
+            self.settings.max_pending,
+        )  # fmt: skip
+        self._observe(backlog)
+        self.metrics.recorded.labels(outcome).inc()
+        if outcome == "queued":
+            self.wake.set()
+        log.info("event=notification_recorded key=%s status=%s outcome=%s pending=%d",
+                 key, notification.status, outcome, backlog.size)  # fmt: skip
+        return outcome
+
+    async def run(self) -> None:
+        """The worker, until cancelled: list the default repository (``/readyz`` says 503 until
+        then), then bring each pending group's issue to its recorded state, the longest waiting
+        first. Every failure is retried with a growing delay; nothing stops the worker."""
+        self._observe(await self.store.backlog())
+        failures = 0
+        while True:
+            try:
+                await self._step()
+                failures = 0
+                continue
+            except RateLimited as error:
+                self.metrics.notifications.labels("rate_limited").inc()
+                self.pause_until = max(self.pause_until, error.until)
+                continue
+            except (GitHubError, StoreUnavailable) as error:
+                log.warning("event=worker_failed error=%s", error)
+            except Exception:  # a bug must not stop every later delivery
+                log.exception("event=worker_failed")
+            failures += 1
+            await asyncio.sleep(min(self.retry_delay * 2 ** (failures - 1), MAX_RETRY_DELAY))
 
     async def warm(self) -> None:
-        """List the default repository's alert issues before serving."""
+        """List the default repository's alert issues."""
         await self._ensure_listed(self.settings.default_repo)
 
     async def deliver(self, notification: Notification) -> str:
-        """Bring the group's issue up to date; returns what was done."""
-        now = self.clock()
-        rendered = self.renderer.render(notification, resolved_at=now.isoformat(timespec="seconds"))
-        async with self.locks[rendered.key]:
-            repo, note = await self._route(notification)
-            issue = self.issues.get(rendered.key)
-            if notification.status == "firing":
-                outcome = await self._firing(repo, note, rendered, issue, now)
-            else:
-                outcome = await self._resolved(notification, rendered, issue, now)
+        """Bring the group's issue up to date; returns what was done. The issue does not show
+        the sending Alertmanager's URL: it differs between the two of an HA pair, and would
+        make every delivery an edit."""
+        ends_at = _ends_at(notification)
+        rendered = self.renderer.render(
+            notification.model_copy(update={"externalURL": ""}),
+            resolved_at=_text(ends_at) if ends_at else "",
+        )
+        repo, note = await self._route(notification)
+        await self._ensure_listed(repo)  # again after a failure dropped the listing
+        issue = self.issues.get(rendered.key)
+        if notification.status == "firing":
+            outcome = await self._firing(repo, note, rendered, issue, self.clock())
+        else:
+            outcome = await self._resolved(notification, rendered, issue, ends_at)
         self.metrics.notifications.labels(outcome).inc()
         self.metrics.open_issues.set(sum(i.state == "open" for i in self.issues.values()))
         log.info("event=notification key=%s outcome=%s", rendered.key, outcome)
         return outcome
 
+    async def _step(self) -> None:
+        await self._wait_out_pause()
+        if not self.ready:
+            await self.warm()
+            self.ready = True
+            log.info("event=ready tracked_issues=%d", len(self.issues))
+            return
+        self.wake.clear()  # before looking, so that a record made meanwhile wakes us
+        group = await self.store.next_due(time.time())
+        if group is None:
+            due = await self.store.next_due_time()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(60.0 if due is None else due - time.time()):
+                    await self.wake.wait()
+            return
+        await self._drive(group)
+
+    async def _drive(self, group: Pending) -> None:
+        try:
+            await self.deliver(Notification.model_validate_json(group.notification))
+        except RateLimited:
+            raise  # refused, not applied: the group waits, unchanged, for the pause to end
+        except Exception as error:  # whatever it was, the other groups go on meanwhile
+            if isinstance(error, GitHubError):
+                self.metrics.notifications.labels("github_error").inc()
+                self.listed.clear()  # whatever GitHub did, the next attempt sees it
+                if error.status in REJECTED:
+                    log.error("event=notification_dropped key=%s error=%s", group.key, error)
+                    self._observe(await self.store.done(group))
+                    return
+            delay = min(self.retry_delay * 2**group.attempts, MAX_RETRY_DELAY)
+            await self.store.retry_later(group, time.time() + delay)
+            raise
+        self._observe(await self.store.done(group))
+
+    async def _wait_out_pause(self) -> None:
+        """Send nothing to GitHub before a rate limit's reset, even across restarts."""
+        stored = await self.store.paused_until()
+        if self.pause_until > stored:
+            await self.store.pause(self.pause_until)
+        wait = max(stored, self.pause_until) - time.time()
+        if wait > 0:
+            log.warning("event=github_paused seconds=%.1f", wait)
+            await asyncio.sleep(wait)
+
+    def _observe(self, backlog: Backlog) -> None:
+        self.metrics.pending.set(backlog.size)
+        self._oldest_since = backlog.oldest_since
+
     async def _firing(
         self, repo: str, note: str, rendered: RenderedIssue, issue: Issue | None, now: datetime
     ) -> str:
-        body = note + rendered.body
+        body = compose(note, rendered.body)
         if issue is None:
             self._remember(await self._create(repo, rendered.title, body, rendered))
             return "created"
@@ -200,7 +371,9 @@ class Receiver:
         earlier = (
             f"Fired again; the earlier occurrence is {issue.html_url or f'#{issue.number}'}.\n\n"
         )
-        self._remember(await self._create(issue.repo, rendered.title, earlier + body, rendered))
+        self._remember(
+            await self._create(issue.repo, rendered.title, compose(earlier, body), rendered)
+        )
         return "refiled"
 
     async def _resolved(
@@ -208,26 +381,37 @@ class Receiver:
         notification: Notification,
         rendered: RenderedIssue,
         issue: Issue | None,
-        now: datetime,
+        ends_at: datetime | None,
     ) -> str:
-        if issue is None or issue.state != "open":
+        """One step that can be repeated: the resolved text and the closing in one write, then
+        the resolution comment unless this resolution's comment is already there."""
+        if issue is None:
             return "ignored"
-        await self.tracker.comment(
-            issue, f"Resolved at {now.isoformat(timespec='seconds')}: every alert of this "
-            "group has stopped firing.",
-        )  # fmt: skip
         fields: dict[str, Any] = {}
         body = issue_body(issue, rendered.body)
         if (issue.title, issue.body) != (rendered.title, body):
             fields |= {"title": rendered.title, "body": body}
         opted_out = notification.commonAnnotations.get(OPT_OUT_ANNOTATION, "").lower() == "false"
         leave_open = not self.settings.close_on_resolve or opted_out
-        if not leave_open:
+        if not leave_open and issue.state == "open":
             fields |= {"state": "closed", "state_reason": "completed"}
-        if fields:  # one write: the resolved text and the closing together
+        if fields:
             issue = await self.tracker.update_issue(issue, **fields)
-        self._remember(issue)
+            self._remember(issue)
+        commented = await self._comment_resolution(issue, rendered.key, ends_at)
+        if not (fields or commented):
+            return "unchanged"
         return "resolved-left-open" if leave_open else "closed"
+
+    async def _comment_resolution(self, issue: Issue, key: str, ends_at: datetime | None) -> bool:
+        stamp = _text(ends_at) if ends_at else "unknown"
+        marker = RESOLVED_MARKER.format(key=key, ends_at=stamp)
+        comments: list[Comment] = await self.tracker.list_comments(issue)
+        if any(marker in comment.body for comment in comments):
+            return False
+        text = f"Resolved at {stamp}: every alert of this group has stopped firing.\n\n{marker}"
+        await self.tracker.comment(issue, text)
+        return True
 
     async def _create(self, repo: str, title: str, body: str, rendered: RenderedIssue) -> Issue:
         try:
@@ -237,9 +421,9 @@ class Receiver:
                 raise
             self.unusable.add(repo)
             self.metrics.misrouted.inc()
-            note = _misrouted_note(repo)
+            note = misrouted_note(repo, repo)
             return await self.tracker.create_issue(
-                self.settings.default_repo, title, note + body, list(rendered.labels)
+                self.settings.default_repo, title, compose(note, body), list(rendered.labels)
             )
 
     async def _route(self, notification: Notification) -> tuple[str, str]:
@@ -247,9 +431,8 @@ class Receiver:
         label = notification.commonLabels.get("repo") or notification.groupLabels.get("repo")
         if not label:
             return self.settings.default_repo, ""
-        owner = self.settings.default_repo.split("/")[0]
-        repo = label if "/" in label else f"{owner}/{label}"
-        if repo not in self.unusable:
+        repo = repository(label, default_owner=self.settings.default_repo.split("/")[0])
+        if repo is not None and repo not in self.unusable:
             try:
                 await self._ensure_listed(repo)
                 return repo, ""
@@ -259,15 +442,14 @@ class Receiver:
                 self.unusable.add(repo)
         self.metrics.misrouted.inc()
         await self._ensure_listed(self.settings.default_repo)
-        return self.settings.default_repo, _misrouted_note(repo)
+        return self.settings.default_repo, misrouted_note(label, repo)
 
     async def _ensure_listed(self, repo: str) -> None:
-        async with self._listing:
-            if repo in self.listed:
-                return
-            for issue in await self.tracker.list_issues(repo, self.settings.common_label):
-                self._remember(issue)
-            self.listed.add(repo)
+        if repo in self.listed:
+            return
+        for issue in await self.tracker.list_issues(repo, self.settings.common_label):
+            self._remember(issue)
+        self.listed.add(repo)
 
     def _remember(self, issue: Issue) -> None:
         match = KEY_PATTERN.search(issue.body)
@@ -282,19 +464,39 @@ def issue_body(issue: Issue, rendered: str) -> str:
     """Keep a note the issue was created with (routing, earlier occurrence) above new text."""
     for prefix in ("Fired again;", "Routed to the default repository"):
         if issue.body.startswith(prefix) and not rendered.startswith(prefix):
-            return issue.body.split("\n\n", 1)[0] + "\n\n" + rendered
+            return compose(issue.body.split("\n\n", 1)[0] + "\n\n", rendered)
     return rendered
-
-
-def _misrouted_note(repo: str) -> str:
-    return (
-        f"Routed to the default repository: the alert's repo label names `{repo}`, which is "
-        "unknown or not writable.\n\n"
-    )
 
 
 def _age(stamp: str, now: datetime) -> float:
     return (now - datetime.fromisoformat(stamp.replace("Z", "+00:00"))).total_seconds()
+
+
+def _stamp(notification: Notification) -> float:
+    """When the group last changed, by its alerts' own times (the latest start, or end of a
+    resolved alert): orders notifications from either Alertmanager of an HA pair."""
+    times = [_instant(alert.startsAt) for alert in notification.alerts] + [
+        _instant(alert.endsAt) for alert in notification.alerts if alert.status == "resolved"
+    ]
+    return max((t.timestamp() for t in times if t is not None), default=0.0)
+
+
+def _ends_at(notification: Notification) -> datetime | None:
+    """When the last alert of a resolved group stopped firing."""
+    ends = [_instant(alert.endsAt) for alert in notification.alerts if alert.status == "resolved"]
+    return max((end for end in ends if end is not None), default=None)
+
+
+def _instant(text: str) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _text(instant: datetime) -> str:
+    return instant.astimezone(UTC).isoformat(timespec="seconds")
 
 
 class DryRun:
@@ -323,13 +525,17 @@ class DryRun:
     async def comment(self, issue: Issue, body: str) -> None:
         log.info("event=dry_run call=comment repo=%s number=%d", issue.repo, issue.number)
 
+    async def list_comments(self, issue: Issue) -> list[Comment]:
+        log.info("event=dry_run call=list_comments repo=%s number=%d", issue.repo, issue.number)
+        return []
+
 
 def make_app(settings: ReceiverSettings, receiver: Receiver) -> web.Application:
     accepted = settings.accepted_authorization()
     app = web.Application(client_max_size=settings.max_payload_bytes)
 
     async def alerts(request: web.Request) -> web.Response:
-        if not settings.auth_disabled and not _authorized(request, accepted):
+        if settings.authenticated() and not _authorized(request, accepted):
             return web.json_response(
                 {"error": "missing or invalid credentials"}, status=401,
                 headers={"WWW-Authenticate": 'Bearer realm="alert-receiver"'},
@@ -341,27 +547,23 @@ def make_app(settings: ReceiverSettings, receiver: Receiver) -> web.Application:
                 {"error": f"payload larger than {settings.max_payload_bytes} bytes"}, status=413
             )
         try:
-            notification = Notification.model_validate(json.loads(raw))
-        except json.JSONDecodeError as error:
-            return web.json_response({"error": f"invalid JSON: {error}"}, status=400)
-        except ValidationError as error:
-            problems = [
-                f"{'.'.join(str(p) for p in e['loc']) or 'payload'}: {e['msg']}"
-                for e in error.errors()
-            ]
-            return web.json_response({"error": "invalid payload", "problems": problems}, status=400)
+            notification = parse_notification(raw)
+        except PayloadError as error:
+            return web.json_response(error.answer(), status=error.status)
         try:
-            outcome = await receiver.deliver(notification)
-        except GitHubError as error:
-            receiver.metrics.notifications.labels("github_error").inc()
-            log.warning("event=github_failed error=%s retryable=%s", error, error.retryable)
-            return web.json_response({"error": str(error)}, status=503 if error.retryable else 502)
-        return web.json_response({"outcome": outcome})
+            outcome = await receiver.accept(notification)
+        except StoreUnavailable as error:
+            receiver.metrics.recorded.labels("store_unavailable").inc()
+            log.error("event=store_unavailable error=%s", error)
+            return web.json_response({"error": "cannot record notifications now"}, status=503)
+        if outcome == "queue_full":
+            waiting = f"{receiver.settings.max_pending} alert groups wait for GitHub"
+            return web.json_response({"error": f"{waiting}; retry later"}, status=503)
+        return web.json_response({"outcome": outcome}, status=202 if outcome == "queued" else 200)
 
     async def ready(request: web.Request) -> web.Response:
-        warmed = settings.default_repo in receiver.listed
         return web.Response(
-            status=200 if warmed else 503, text="ready\n" if warmed else "warming\n"
+            status=200 if receiver.ready else 503, text="ready\n" if receiver.ready else "warming\n"
         )
 
     app.router.add_post("/alerts", alerts)
@@ -376,8 +578,19 @@ async def _healthz(request: web.Request) -> web.Response:
 
 
 def _authorized(request: web.Request, accepted: set[str]) -> bool:
-    given = request.headers.get("Authorization", "")
-    return any(hmac.compare_digest(given, value) for value in accepted)
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, then a 500).
+    given = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
+    return any(hmac.compare_digest(given, value.encode()) for value in accepted)
+
+
+def _loopback(listen: str) -> bool:
+    host = listen.rpartition(":")[0].strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # every address (""), or a name that may resolve to anything
+        return False
 
 
 def build_tracker(
@@ -400,35 +613,42 @@ def build_tracker(
 
 
 async def serve(settings: ReceiverSettings) -> None:
-    """Serve the webhook until cancelled; warm the issue cache (with retries) in the background
-    while ``/readyz`` says 503."""
+    """Serve the webhook and run the worker until cancelled."""
     metrics = ReceiverMetrics()
     renderer = Renderer(
         settings.template_dir or TEMPLATES, settings.common_label, settings.key_template
     )
-    async with aiohttp.ClientSession() as session:
-        receiver = Receiver(settings, build_tracker(settings, session, metrics), renderer, metrics)
-        async with http_server(make_app(settings, receiver), settings.listen):
-            log.info("event=listening address=%s repo=%s", settings.listen, settings.default_repo)
-            delay = 1.0
-            while True:
-                try:
-                    await receiver.warm()
-                    break
-                except GitHubError as error:
-                    log.warning("event=warm_failed error=%s retry_in=%.0f", error, delay)
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 60.0)
-            log.info("event=ready tracked_issues=%d", len(receiver.issues))
-            await asyncio.Event().wait()
+    store = GroupStore(settings.data_dir / STATE_FILE, STORE_TIMEOUT)
+    try:
+        backlog = await store.open(time.time())
+    except StoreUnavailable as error:
+        raise ConfigError("alert-receiver", [("data_dir", f"cannot use it: {error}")]) from error
+    try:
+        async with aiohttp.ClientSession() as session:
+            tracker = build_tracker(settings, session, metrics)
+            receiver = Receiver(settings, tracker, renderer, metrics, store)
+            async with http_server(make_app(settings, receiver), settings.listen):
+                log.info("event=listening address=%s repo=%s state=%s pending=%d",
+                         settings.listen, settings.default_repo, store.path,
+                         backlog.size)  # fmt: skip
+                await receiver.run()
+    finally:
+        await store.close()
 
 
 def render_file(path: Path, template_dir: Path | None = None) -> str:
-    """What ``alert-receiver render PAYLOAD.json`` prints."""
-    notification = Notification.model_validate(json.loads(path.read_text()))
-    rendered = Renderer(template_dir or TEMPLATES).render(
-        notification, resolved_at=datetime.now(UTC).isoformat(timespec="seconds")
-    )
+    """What ``alert-receiver render PAYLOAD.json`` prints; a bad file is a ``ConfigError``."""
+    try:
+        notification = parse_notification(path.read_bytes())
+        rendered = Renderer(template_dir or TEMPLATES).render(
+            notification, resolved_at=datetime.now(UTC).isoformat(timespec="seconds")
+        )
+    except OSError as error:
+        raise ConfigError(str(path), [("", f"cannot read: {error.strerror}")]) from None
+    except PayloadError as error:
+        raise ConfigError(str(path), [("", p) for p in error.problems or [error.message]]) from None
+    except jinja2.TemplateError as error:
+        raise ConfigError(str(template_dir or TEMPLATES), [("", f"template: {error}")]) from None
     return (
         f"title: {rendered.title}\nlabels: {', '.join(rendered.labels)}\n"
         f"key: {rendered.key}\n\n{rendered.body}"

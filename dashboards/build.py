@@ -50,7 +50,9 @@ from slo_reporter.rules import RECORD, WINDOWS
 
 __all__ = ["DASHBOARD_DIR", "panel_queries", "render_all", "write_all"]
 
-DASHBOARD_DIR = Path(__file__).resolve().parent
+# Where `thoth-monitoring dashboards` writes, relative to the working directory: the repository's
+# folder when run from a checkout's root; from a wheel install a new folder, never the package.
+DASHBOARD_DIR = Path("dashboards")
 TAG = "thoth"
 DATASOURCE = DataSourceRef(type_val="prometheus", uid="${DS_PROMETHEUS}")
 INPUTS = [{

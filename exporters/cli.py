@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from exporters.config import ConfigError, load_yaml, validate
-from exporters.database import DEFAULT_DATA_DIR, embedded_url, redact, resolve_url, stop_embedded
+from exporters.database import (
+    DEFAULT_DATA_DIR,
+    connection_parameters,
+    embedded_url,
+    redact,
+    resolve_url,
+    stop_embedded,
+)
 from exporters.logs import setup_logging
 
 Handler = Callable[[argparse.Namespace], int]
@@ -127,6 +134,12 @@ def _db_down(args: argparse.Namespace) -> int:
 def _db_seed(args: argparse.Namespace) -> int:
     from exporters.knowledge_graph.seed import SeedError, seed
 
+    if args.database_url:
+        try:
+            connection_parameters(args.database_url)
+        except ValueError as error:
+            print(f"db seed: --database-url: {error}", file=sys.stderr)
+            return 2
     url = resolve_url(args.database_url, args.data_dir)
     anchor = args.anchor or datetime.now(UTC).replace(second=0, microsecond=0, tzinfo=None)
     try:
@@ -209,14 +222,12 @@ def _add_metrics_exporter(commands: Any) -> None:
 
 
 def _metrics_exporter(args: argparse.Namespace) -> int:
-    from exporters.metrics_exporter import MetricsExporterSettings, run_once, serve
+    from exporters.metrics_exporter import MetricsExporterSettings, check_config, run_once, serve
 
     settings = _settings(MetricsExporterSettings, args)
     setup_logging(settings.log_format, args.log_level)
     if args.check_config:
-        metrics = settings.metric_set()
-        print(f"configuration is valid: {len(metrics)} metrics")
-        return 0
+        return asyncio.run(check_config(settings))
     if args.once:
         return asyncio.run(run_once(settings))
     return _run_until_interrupted(serve(settings))
@@ -275,8 +286,10 @@ def _add_alert_receiver(commands: Any) -> None:
         "alert-receiver",
         help="Alertmanager webhook → one GitHub issue per alert group",
         description="Serve Alertmanager's webhook on --listen (POST /alerts) and keep exactly one "
-        "GitHub issue per alert group: create, update, reopen, comment and close. With "
-        "'render PAYLOAD.json', print the issue a payload would become and exit.",
+        "GitHub issue per alert group: create, update, reopen, comment and close. Without "
+        "webhook credentials it serves on a loopback address only (auth_disabled), elsewhere "
+        "only with --allow-unauthenticated. With 'render PAYLOAD.json', print the issue a "
+        "payload would become and exit.",
     )
     command.add_argument("action", nargs="?", choices=["render"], help="render a payload file")
     command.add_argument("payload", nargs="?", type=Path, help="Alertmanager payload (JSON)")
@@ -287,7 +300,15 @@ def _add_alert_receiver(commands: Any) -> None:
     option("--github-url", help="GitHub API URL (GitHub Enterprise: https://HOST/api/v3)")
     option("--github-token-file", type=Path, help="file holding the token (else $GITHUB_TOKEN)")
     option("--bearer-token-file", type=Path, help="token Alertmanager must send (Bearer)")
+    option(
+        "--allow-unauthenticated",
+        action="store_true",
+        help="with no webhook credentials configured (bearer token or basic auth), accept "
+        "webhooks without them on any address; otherwise the receiver refuses to start on a "
+        "non-loopback --listen address (auth_disabled: true allows loopback only)",
+    )
     option("--template-dir", type=Path, help="folder with title.txt.j2 and body.md.j2")
+    option("--data-dir", type=Path, help="folder of the pending-notification state")
     option("--dry-run", action="store_true", help="log GitHub calls instead of making them")
     command.set_defaults(handler=_alert_receiver)
 
@@ -312,6 +333,10 @@ def _alert_receiver(args: argparse.Namespace) -> int:
 
 # --- slo-report --------------------------------------------------------------------------------
 
+# A report stored and sent without an optional section: not a failure to retry (1), but
+# distinct from a complete report (0) so a wrapper or cron mail can tell.
+PARTIAL = 3
+
 
 def _add_slo_report(commands: Any) -> None:
     from slo_reporter.job import DEFAULT_LISTEN
@@ -325,7 +350,10 @@ def _add_slo_report(commands: Any) -> None:
         "<store>/slo-reports/<YYYY-Www>/ and, with --send, e-mail it once (a sent marker "
         "stops a second send unless --force). --output FILE.html only renders the report to a "
         "file. 'serve' builds and sends on --schedule and serves /metrics. 'rules' writes the "
-        "burn-rate rules generated from the SLO definitions.",
+        "burn-rate rules generated from the SLO definitions. Exit status: 0 complete, 1 failed "
+        "(a send after its retries, or the report could not be built), 2 usage or configuration "
+        "error, 3 partial (stored and sent, but an optional section such as the Ceph adviser "
+        "runs was unavailable; the report says why).",
     )
     command.add_argument("action", nargs="?", choices=["serve", "rules"], help="what to do")
     _common_options(command)
@@ -357,6 +385,7 @@ def _slo_report(args: argparse.Namespace) -> int:
     from slo_reporter.job import ReportSettings, SendFailed, run_week, serve, write_html
     from slo_reporter.report import Week
     from slo_reporter.rules import RULES_FILE, render
+    from slo_reporter.sources import PrometheusError, PrometheusSource, refused_queries
 
     settings = _settings(ReportSettings, args)
     if "prometheus_url" in args:
@@ -364,10 +393,22 @@ def _slo_report(args: argparse.Namespace) -> int:
     setup_logging(settings.log_format, args.log_level)
     slos = load_slos(settings.slos)
     if args.check_config:
-        print(f"configuration is valid: {len(slos)} SLOs")
+        try:  # Prometheus parses each SLO's queries when it can be asked
+            refused = refused_queries(PrometheusSource(settings.prometheus), slos)
+        except PrometheusError as error:
+            print(f"configuration is valid: {len(slos)} SLOs; PromQL not checked: {error.message}")
+            return 0
+        for query in refused:
+            print(f"{settings.slos}: {query}", file=sys.stderr)
+        if refused:
+            return 2
+        print(
+            f"configuration is valid: {len(slos)} SLOs, PromQL checked by {settings.prometheus.url}"
+        )
         return 0
     if args.action == "rules":
         output = args.output or RULES_FILE
+        output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(render(slos))
         print(f"wrote {output}: rules for {len(slos)} SLOs")
         return 0
@@ -390,12 +431,15 @@ def _slo_report(args: argparse.Namespace) -> int:
         if args.send or len(weeks) > 1:
             print("slo-report: --output renders one week and sends nothing", file=sys.stderr)
             return 2
-        report = write_html(settings, weeks[0], args.output)
+        try:
+            report = write_html(settings, weeks[0], args.output)
+        except PrometheusError as error:
+            return _prometheus_failed(error)
         print(f"wrote {args.output}: week {weeks[0].label}, {report.queries} Prometheus queries")
-        return 0
+        return PARTIAL if report.partial else 0
     from tqdm import tqdm
 
-    failed = 0
+    failed = partial = 0
     for week in tqdm(weeks, desc="weeks", unit="week", disable=len(weeks) < 2):
         try:
             outcome = run_week(settings, week, args.send, args.force)
@@ -403,10 +447,17 @@ def _slo_report(args: argparse.Namespace) -> int:
             print(f"slo-report {week.label}: {error}", file=sys.stderr)
             failed += 1
             continue
-        note = ("sent" if outcome.sent else "already sent; --force resends"
-                if outcome.already_sent else "not sent")  # fmt: skip
-        tqdm.write(f"{week.label}: stored {outcome.stored[0]} ({note})")
-    return 1 if failed else 0
+        except PrometheusError as error:  # the next weeks would fail the same way
+            return _prometheus_failed(error)
+        partial += outcome.partial
+        tqdm.write(f"{week.label}: stored {outcome.stored[0]} ({outcome.mail})")
+    return 1 if failed else PARTIAL if partial else 0
+
+
+def _prometheus_failed(error: Exception) -> int:
+    """One line saying which SLO, which query and what Prometheus said; exit status 1."""
+    print(f"slo-report: {error}", file=sys.stderr)
+    return 1
 
 
 # --- dashboards ------------------------------------------------------------------------------

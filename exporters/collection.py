@@ -13,6 +13,7 @@ import random
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
@@ -64,6 +65,7 @@ class Collector:
     statuses: dict[str, MetricStatus] = field(init=False)
     database_up: bool = field(init=False, default=False)
     generation: int = field(init=False, default=0)
+    _logged_up: bool | None = field(init=False, default=None)  # the state the logs last told
 
     def __post_init__(self) -> None:
         self.statuses = {name: MetricStatus(definition=d) for name, d in self.metrics.items()}
@@ -93,17 +95,19 @@ class Collector:
                 group.create_task(self._metric_loop(name))
 
     async def probe(self) -> bool:
-        """A real round trip to the database; updates ``database_up``."""
+        """A real round trip to the database; updates ``database_up``. The first outcome and
+        every change after it are logged (a database down from the start included)."""
         try:
             async with asyncio.timeout(PROBE_TIMEOUT_SECONDS), self.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
             up = True
         except (TimeoutError, OSError, SQLAlchemyError) as error:
-            if self.database_up:
+            if self._logged_up is not False:
                 log.warning("event=database_down error=%s", _one_line(error))
             up = False
-        if up and not self.database_up:
+        if up and self._logged_up is not True:
             log.info("event=database_up")
+        self._logged_up = up
         self._set_database_up(up)
         return up
 
@@ -114,7 +118,9 @@ class Collector:
         async with self._slots:
             started = time.perf_counter()
             try:
-                status.samples = await self._query(definition)
+                status.samples = samples_from_rows(
+                    definition, await self._execute(definition, definition.sql)
+                )
             except QueryError as error:
                 log.warning("event=collection_failed metric=%s error=%s", name, error)
                 status.record(time.perf_counter() - started, self.clock(), str(error))
@@ -122,6 +128,22 @@ class Collector:
                 status.record(time.perf_counter() - started, self.clock())
             finally:
                 self.generation += 1
+
+    async def check_queries(self) -> dict[str, str | None]:
+        """Plan every metric's query with EXPLAIN (which runs nothing), under the same
+        read-only transaction and timeouts as collection; ``{metric: error or None}``."""
+
+        async def check(definition: MetricDefinition) -> str | None:
+            async with self._slots:
+                try:
+                    await self._execute(definition, f"EXPLAIN {definition.sql}")
+                except QueryError as error:
+                    return str(error)
+            return None
+
+        definitions = [status.definition for status in self.statuses.values()]
+        outcomes = await asyncio.gather(*(check(definition) for definition in definitions))
+        return {d.name: outcome for d, outcome in zip(definitions, outcomes, strict=True)}
 
     async def _probe_loop(self) -> None:
         backoff = 1.0
@@ -148,7 +170,11 @@ class Collector:
         else:
             self._available.clear()
 
-    async def _query(self, definition: MetricDefinition) -> tuple[Sample, ...]:
+    async def _execute(
+        self, definition: MetricDefinition, sql: str
+    ) -> tuple[Sequence[str], list[Sequence[Any]]]:
+        """Run ``sql`` (the metric's query, or EXPLAIN of it) with the metric's parameters
+        and timeouts; every failure becomes a QueryError."""
         parameters = {name: self.parameters.get(name) for name in definition.parameters}
         deadline = definition.timeout + CLIENT_GRACE_SECONDS
         conn: AsyncConnection | None = None
@@ -156,7 +182,7 @@ class Collector:
             try:
                 async with asyncio.timeout(deadline):
                     conn = await self.engine.connect()
-                    rows = await _read_only(conn, definition, parameters)
+                    return await _read_only(conn, sql, definition.timeout, parameters)
             except TimeoutError:
                 if conn is not None:
                     await conn.invalidate()
@@ -170,19 +196,18 @@ class Collector:
             raise QueryError(_one_line(error.orig or error)) from None
         except (OSError, SQLAlchemyError) as error:
             raise QueryError(_one_line(error)) from None
-        return samples_from_rows(definition, rows)
 
 
 async def _read_only(
-    conn: AsyncConnection, definition: MetricDefinition, parameters: Mapping[str, Any]
+    conn: AsyncConnection, sql: str, statement_timeout: float, parameters: Mapping[str, Any]
 ) -> tuple[Sequence[str], list[Sequence[Any]]]:
     async with conn.begin():
         await conn.execute(text("SET TRANSACTION READ ONLY"))
         await conn.execute(
             text("SELECT set_config('statement_timeout', :ms, true)"),
-            {"ms": str(int(definition.timeout * 1000))},
+            {"ms": str(int(statement_timeout * 1000))},
         )
-        result = await conn.execute(text(definition.sql), parameters)
+        result = await conn.execute(text(sql), parameters)
         return list(result.keys()), [tuple(row) for row in result.fetchall()]
 
 
@@ -210,8 +235,18 @@ def samples_from_rows(
         if value_position is None:
             samples[labels] = Sample(labels, 1.0)
         elif row[value_position] is not None:
-            samples[labels] = Sample(labels, float(row[value_position]))
+            value = _number(row[value_position], definition.value_column)
+            samples[labels] = Sample(labels, value)
     return tuple(sorted(samples.values(), key=lambda sample: sample.labels))
+
+
+def _number(value: object, column: str) -> float:
+    """A sample value from a numeric column (booleans count as 1 and 0). Text is refused even
+    when it looks like a number, so that whether a metric works depends on the column's type,
+    not on the rows of the day; the error names the type only, never the value."""
+    if isinstance(value, int | float | Decimal):
+        return float(value)
+    raise QueryError(f"column {column!r} holds {type(value).__name__} values, expected a number")
 
 
 def _one_line(error: BaseException) -> str:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, BeforeValidator, ValidationError
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -66,9 +67,17 @@ def load_yaml_documents(path: Path, environ: Mapping[str, str] | None = None) ->
     """Every document of a multi-document YAML file, ``${VAR}`` expanded."""
     environ = os.environ if environ is None else environ
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as error:
         raise ConfigError(str(path), [("", f"cannot read: {error.strerror}")]) from error
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        column = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
+        where = f"line {line}, column {column}"
+        problem = f"not UTF-8 text (byte 0x{raw[error.start]:02x}); save the file as UTF-8"
+        raise ConfigError(str(path), [(where, problem)]) from None
     problems: list[tuple[str, str]] = []
 
     def substitute(match: re.Match[str]) -> str:
@@ -83,12 +92,33 @@ def load_yaml_documents(path: Path, environ: Mapping[str, str] | None = None) ->
     if problems:
         raise ConfigError(str(path), problems)
     try:
-        return [document for document in yaml.safe_load_all(expanded) if document is not None]
+        documents = yaml.load_all(expanded, Loader=_UniqueKeyLoader)
+        return [document for document in documents if document is not None]
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or str(error)
         raise ConfigError(str(path), [(where, f"invalid YAML: {problem}")]) from error
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key repeated in one mapping (by default the last one
+    silently wins, so a typo'd copy-paste would override a setting unnoticed)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first_lines: dict[object, int] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE_TAG:
+                continue  # a merge (<<) may be overridden by design; non-scalar keys are PyYAML's
+            key = self.construct_object(key_node)
+            if key in first_lines:
+                raise yaml.constructor.ConstructorError(
+                    None, None,
+                    f"duplicate key {key!r} (first at line {first_lines[key]})",
+                    key_node.start_mark,
+                )  # fmt: skip
+            first_lines[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep)
 
 
 def validate(model: type[Model], data: Any, source: str, prefix: str = "") -> Model:

@@ -6,9 +6,12 @@ import os
 import subprocess
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from pydantic import AfterValidator, SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 log = logging.getLogger(__name__)
@@ -63,9 +66,38 @@ def resolve_url(database_url: str | None, data_dir: Path = DEFAULT_DATA_DIR) -> 
 
 
 def psycopg_url(url: str) -> str:
-    """A libpq URL (``postgresql://``) from any SQLAlchemy-style PostgreSQL URL."""
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(scheme="postgresql"))
+    """A libpq URL (``postgresql://``) from any SQLAlchemy-style PostgreSQL URL; a libpq
+    ``key=value`` string is returned as it is."""
+    _, separator, rest = url.partition("://")
+    return f"postgresql://{rest}" if separator else url
+
+
+def connection_parameters(url: str) -> dict[str, str]:
+    """libpq's parameters of a PostgreSQL URL (``postgresql://``, ``postgresql+psycopg://``)
+    or of a ``key=value`` string. The ValueError says what is wrong without repeating the
+    input, which may hold a password."""
+    scheme, separator, _ = url.partition("://")
+    if separator and not scheme.startswith("postgres"):
+        raise ValueError(f"{scheme}:// is not a PostgreSQL URL (postgresql://…)")
+    dsn = psycopg_url(url)
+    try:
+        parameters = {key: str(value) for key, value in conninfo_to_dict(dsn).items()}
+    except psycopg.ProgrammingError as error:
+        reason = " ".join(str(error).replace(f': "{dsn}"', "").replace(dsn, "…").split())
+        raise ValueError(f"not a PostgreSQL URL or key=value string: {reason}") from None
+    for port in parameters.get("port", "").split(","):
+        if port and not (port.isdigit() and 0 < int(port) < 65536):
+            raise ValueError(f"port {port!r} is not a number from 1 to 65535")
+    return parameters
+
+
+def _checked_url(url: SecretStr) -> SecretStr:
+    connection_parameters(url.get_secret_value())
+    return url
+
+
+DatabaseUrl = Annotated[SecretStr, AfterValidator(_checked_url)]
+"""A setting holding a database URL or key=value string: secret, and checked when loaded."""
 
 
 def with_database(url: str, database: str) -> str:
@@ -74,25 +106,24 @@ def with_database(url: str, database: str) -> str:
 
 
 def redact(url: str) -> str:
-    """``url`` without its password, for logs and output."""
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
+    """Where ``url`` points (host, port, database and user) for logs and output: never the
+    password nor any other option."""
+    parameters = connection_parameters(url)
+    shown = ("host", "port", "dbname", "user")
+    return make_conninfo(**{key: parameters[key] for key in shown if key in parameters})
 
 
 def create_engine(url: str, pool_size: int, application_name: str) -> AsyncEngine:
     """An async engine with pre-ping, bounded pool waits and a connect timeout."""
-    parts = urlsplit(psycopg_url(url))
     return create_async_engine(
-        urlunsplit(parts._replace(scheme="postgresql+psycopg")),
+        "postgresql+psycopg://",  # everything goes to psycopg as arguments, never in a URL
         pool_size=pool_size,
         max_overflow=0,
         pool_pre_ping=True,
         pool_timeout=CONNECT_TIMEOUT_SECONDS,
         pool_recycle=3600,
         connect_args={
+            **connection_parameters(url),
             "connect_timeout": CONNECT_TIMEOUT_SECONDS,
             "application_name": application_name,
         },

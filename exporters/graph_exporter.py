@@ -25,11 +25,11 @@ from aiohttp import web
 from prometheus_client import CollectorRegistry, push_to_gateway
 from prometheus_client.exposition import generate_latest
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field
 
 from exporters.ceph import S3Settings, list_pages, make_client
 from exporters.config import Duration
-from exporters.database import DEFAULT_DATA_DIR, resolve_url
+from exporters.database import DEFAULT_DATA_DIR, DatabaseUrl, resolve_url
 from exporters.exposition import http_server, make_metrics_handler
 from exporters.health import amcheck, backups, bloat, tables
 from exporters.health.connection import Limits, database_name, read_only
@@ -76,7 +76,7 @@ class GraphExporterSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     listen: str = DEFAULT_LISTEN
-    databases: list[SecretStr] = Field(default_factory=list)
+    databases: list[DatabaseUrl] = Field(default_factory=list)
     data_dir: Path = DEFAULT_DATA_DIR
     push: str | None = None
     push_timeout: Duration = 30.0

@@ -13,12 +13,18 @@ from typing import Any
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import generate_latest
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field
 
 from exporters.ceph import DocumentCounter, DocumentCountSettings, make_client
 from exporters.collection import Collector
 from exporters.config import Duration
-from exporters.database import DEFAULT_DATA_DIR, create_engine, resolve_url
+from exporters.database import (
+    DEFAULT_DATA_DIR,
+    DatabaseUrl,
+    create_engine,
+    redact,
+    resolve_url,
+)
 from exporters.exposition import ContentMetrics, http_server, make_metrics_handler
 from exporters.knowledge_graph.models import ALEMBIC_REVISION
 from exporters.logs import LogFormat
@@ -35,7 +41,7 @@ class MetricsExporterSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     listen: str = DEFAULT_LISTEN
-    database_url: SecretStr | None = None
+    database_url: DatabaseUrl | None = None
     data_dir: Path = DEFAULT_DATA_DIR
     metrics: list[Path] = Field(default_factory=list)
     include_default_metrics: bool = True
@@ -168,6 +174,40 @@ async def serve(settings: MetricsExporterSettings) -> None:
                 group.create_task(exporter.refresh_documents_forever())
     finally:
         await exporter.collector.engine.dispose()
+
+
+async def check_config(settings: MetricsExporterSettings) -> int:
+    """``--check-config``: the settings and metric files, then every query planned with EXPLAIN
+    when ``--database-url`` answers (the embedded server is not started just for a check).
+    2 if a query is invalid."""
+    metrics = settings.metric_set()
+    print(f"configuration is valid: {len(metrics)} metrics")
+    if settings.database_url is None:
+        print("queries not checked: no database URL given")
+        return 0
+    url = settings.database_url.get_secret_value()
+    collector = Collector(
+        create_engine(url, settings.max_concurrency + 1, "thoth-metrics-exporter"),
+        metrics,
+        parameters=settings.sql_parameters(),
+        max_concurrency=settings.max_concurrency,
+    )
+    try:
+        outcomes = await collector.check_queries() if await collector.probe() else None
+    finally:
+        await collector.engine.dispose()
+    if outcomes is None:
+        print(f"queries not checked: the database ({redact(url)}) is not reachable")
+        return 0
+    for name, error in outcomes.items():
+        if error is None:
+            print(f"query checked with EXPLAIN: {name}")
+        else:
+            print(f"{metrics[name].source}: metrics.{name}.sql: {error}", file=sys.stderr)
+    failed = sum(error is not None for error in outcomes.values())
+    if failed:
+        print(f"{failed} of {len(outcomes)} queries failed EXPLAIN", file=sys.stderr)
+    return 2 if failed else 0
 
 
 async def run_once(settings: MetricsExporterSettings) -> int:

@@ -16,6 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from exporters.config import ConfigError, Duration, load_yaml, validate
 
 DEFAULT_METRICS_FILE = Path(__file__).with_name("thoth_metrics.yaml")
+# The exporter's own metrics (self and Ceph) live under these; a metric file may not use them,
+# or the exposition would hold one name twice and Prometheus would reject the whole scrape.
+RESERVED_PREFIXES = ("thoth_metrics_exporter_", "thoth_ceph_")
 
 _METRIC_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
@@ -113,7 +116,23 @@ def load_metric_set(
             raise ConfigError(str(path), problems)
     if not metrics:
         raise ConfigError(", ".join(map(str, paths)) or "metric set", [("", "no metrics defined")])
+    _refuse_shared_families(metrics.values())
     return metrics
+
+
+def _refuse_shared_families(definitions: Iterable[MetricDefinition]) -> None:
+    """A counter ``x_total`` and an info ``x_info`` are exposed as family ``x``: a gauge ``x``
+    beside either would repeat the family, and Prometheus rejects such a scrape."""
+    seen: dict[str, MetricDefinition] = {}
+    for definition in definitions:
+        suffix = {"counter": "_total", "info": "_info"}.get(definition.type, "")
+        family = definition.name.removesuffix(suffix) if suffix else definition.name
+        other = seen.setdefault(family, definition)
+        if other is not definition:
+            raise ConfigError(definition.source, [(
+                f"metrics.{definition.name}.name",
+                f"exposed as the same family {family!r} as {other.name} ({other.source})",
+            )])  # fmt: skip
 
 
 def _semantic_problems(
@@ -121,6 +140,9 @@ def _semantic_problems(
 ) -> Iterable[tuple[str, str]]:
     if not _METRIC_NAME.match(name):
         yield "name", f"{name!r} is not a valid Prometheus metric name (no colons, no dashes)"
+    reserved = [prefix for prefix in RESERVED_PREFIXES if name.startswith(prefix)]
+    if reserved:
+        yield "name", f"the prefix {reserved[0]} is reserved for the exporter's own metrics"
     if metric.type == "counter" and not name.endswith("_total"):
         yield "name", "a counter's name must end in _total"
     if metric.type != "counter" and name.endswith("_total"):

@@ -1,14 +1,15 @@
 """PNG charts for the report, drawn with Pillow: a line per group over time, percent on the
-y axis, dates on the x axis, a legend. A report has two charts per SLO, so drawing must be cheap:
-this takes a few milliseconds a chart where matplotlib took over a hundred (the report's build
-time for 60 SLOs was dominated by it). Lines are drawn at twice the size and scaled down, which
-smooths them.
+y axis, dates on the x axis, the reported week shaded, a legend. A report has two charts per
+SLO, so drawing must be cheap: this takes a few milliseconds a chart where matplotlib took over
+a hundred (the report's build time for 60 SLOs was dominated by it). Lines are drawn at twice
+the size and scaled down, which smooths them.
 """
 
 import io
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ WIDTH, HEIGHT, SCALE = 640, 240, 2
 LEFT, RIGHT, TOP, BOTTOM = 52, 12, 24, 24
 PALETTE = ("#0969da", "#e16f24", "#1a7f37", "#8250df", "#bf3989", "#1b7c83", "#9a6700", "#57606a")
 AXIS, GRID, TEXT = "#57606a", "#eaeef2", "#1f2328"
+SHADE, SHADE_EDGE = "#fff1c2", "#eac54f"  # the reported week
 DAY = 86400.0
 
 
@@ -32,24 +34,32 @@ class Line:
     dashed: bool = False
 
 
-def sli_chart(rolling: pd.DataFrame, objective: float, title: str) -> bytes:
+Span = tuple[datetime, datetime]
+
+
+def sli_chart(rolling: pd.DataFrame, objective: float, title: str, week: Span) -> bytes:
     """The 24-hour SLI per group against the objective."""
     values = rolling["sli"].dropna()
     low = min(float(values.min()) if len(values) else objective, objective)
     bottom = max(0.0, low - (1 - objective))
     line = Line(objective, "#cf222e", f"objective {objective:.2%}", dashed=True)
-    return _chart(title, rolling, "sli", (bottom, 1.0), [line])
+    return _chart(title, rolling, "sli", (bottom, 1.0), [line], week)
 
 
-def burndown_chart(burndown: pd.DataFrame, title: str) -> bytes:
+def burndown_chart(burndown: pd.DataFrame, title: str, week: Span) -> bytes:
     """The share of the error budget left through the budget period, per group."""
     values = burndown["remaining"].dropna()
     low = min(float(values.min()) if len(values) else 0.0, 0.0)
-    return _chart(title, burndown, "remaining", (low, 1.0), [Line(0.0, AXIS)])
+    return _chart(title, burndown, "remaining", (low, 1.0), [Line(0.0, AXIS)], week)
 
 
 def _chart(
-    title: str, frame: pd.DataFrame, column: str, span: tuple[float, float], lines: list[Line]
+    title: str,
+    frame: pd.DataFrame,
+    column: str,
+    span: tuple[float, float],
+    lines: list[Line],
+    week: Span,
 ) -> bytes:
     image = Image.new("RGB", (WIDTH * SCALE, HEIGHT * SCALE), "white")
     draw = ImageDraw.Draw(image)
@@ -66,6 +76,13 @@ def _chart(
 
     def y(v: float) -> float:
         return box[3] - (v - low) / (high - low) * (box[3] - box[1])
+
+    shaded = max(week[0].timestamp(), start), min(week[1].timestamp(), end)
+    if shaded[0] < shaded[1]:  # labelled in place: the legend is full with many groups
+        draw.rectangle((x(shaded[0]), box[1], x(shaded[1]), box[3]), fill=SHADE,
+                       outline=SHADE_EDGE, width=SCALE)  # fmt: skip
+        draw.text((x(shaded[1]) - 4 * SCALE, box[1] + 4 * SCALE), "reported week", fill=AXIS,
+                  font=font, anchor="rt")  # fmt: skip
 
     step = _nice_step(high - low)
     decimals = max(0, -math.floor(math.log10(step * 100) + 1e-9))

@@ -3,12 +3,13 @@ one frozen model. The same definitions drive the weekly report and the burn-rate
 ``error_ratio``: the PromQL of an SLI's error ratio over a window.
 """
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from exporters.config import ConfigError, Duration, load_yaml_documents, validate
 
@@ -36,11 +37,30 @@ class RatioSLI(_Strict):
         return self
 
 
+def _bucket_boundary(value: object) -> str:
+    """An ``le`` label value, kept as written (``"0.5"``, ``600``, ``"+Inf"``): the query matches
+    the bucket's label text exactly, so it is checked to be a number but not reformatted."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError("expected a number, the le value of a bucket such as 600 or '0.5'")
+    text = str(value).strip()
+    try:
+        number = float(text)
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not a number (expected the le value of a bucket such as 600 or '0.5')"
+        ) from None
+    if math.isnan(number):
+        raise ValueError("expected a number, not NaN")
+    return text
+
+
 class LatencySLI(_Strict):
     """The share of a histogram's observations at or under a bucket boundary."""
 
     histogram: str = Field(description="metric name without _bucket/_count")
-    threshold: str = Field(description="the le value of an existing bucket, e.g. '600'")
+    threshold: Annotated[str, BeforeValidator(_bucket_boundary)] = Field(
+        description="the le value of an existing bucket, e.g. '600'"
+    )
     selector: str = Field("", description='label matchers, e.g. name=~"adviser.*"')
 
 
@@ -139,6 +159,10 @@ def load_slos(path: Path = DEFAULT_SLOS) -> list[SLO]:
         slos = validate(SLOFile, documents[0], str(path)).slos
     else:
         slos = from_openslo(path, documents)
+    if not slos:
+        raise ConfigError(
+            str(path), [("", "no SLOs defined (expected a `slos:` list or OpenSLO SLO documents)")]
+        )
     seen: set[str] = set()
     for index, slo in enumerate(slos):
         if slo.id in seen:
@@ -180,7 +204,8 @@ def from_openslo(path: Path, documents: list[Any]) -> list[SLO]:
     one objective, a rolling window, and a Prometheus ``ratioMetric``. Anything else is refused
     with its name."""
     problems: list[tuple[str, str]] = []
-    indicators = {d.get("metadata", {}).get("name"): d for d in documents if d.get("kind") == "SLI"}
+    indicators = {d.get("metadata", {}).get("name"): d for d in documents
+                  if isinstance(d, dict) and d.get("kind") == "SLI"}  # fmt: skip
     slos = []
     for index, document in enumerate(documents):
         where = f"document {index + 1}"
@@ -232,9 +257,29 @@ def _openslo_slo(document: dict[str, Any], indicators: dict[str, Any]) -> SLO:
         "description": (
             spec.get("description") or metadata.get("displayName") or metadata.get("name")
         ),
-        "objective": objectives[0]["target"], "budget_period": windows[0]["duration"],
+        "objective": objectives[0]["target"],
+        "budget_period": _openslo_duration(windows[0].get("duration")),
         "sli": {"ratio": ratio}, "labels": metadata.get("labels") or {},
     })  # fmt: skip
+
+
+_OPENSLO_DURATION = re.compile(r"^(\d+)([mhdwMQY])$")
+_OPENSLO_UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def _openslo_duration(value: object) -> int:
+    """Seconds from an OpenSLO duration shorthand (``28d``, ``4w``). Months, quarters and years
+    have no fixed length, so a rolling window in them is refused."""
+    match = _OPENSLO_DURATION.match(str(value))
+    if match is None:
+        raise ValueError(f"timeWindow duration {value!r}: expected e.g. 28d or 4w")
+    count, unit = int(match.group(1)), match.group(2)
+    if unit not in _OPENSLO_UNIT_SECONDS:
+        raise ValueError(
+            f"timeWindow duration {value!r}: {unit} (month, quarter, year) has no fixed length; "
+            "give the rolling window in m, h, d or w"
+        )
+    return count * _OPENSLO_UNIT_SECONDS[unit]
 
 
 def _openslo_ratio(spec: dict[str, Any]) -> dict[str, str]:

@@ -20,13 +20,12 @@ from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 from exporters.ceph import S3Settings
 from exporters.exposition import http_server, make_metrics_handler
 from exporters.logs import LogFormat
-from slo_reporter.adviser import read_adviser_runs
 from slo_reporter.definitions import DEFAULT_SLOS, load_slos
 from slo_reporter.mail import MailSettings, build_message, send
 from slo_reporter.render import render_csv, render_html, render_json, render_text, subject
-from slo_reporter.report import Report, Week, build_report
+from slo_reporter.report import Report, Week, adviser_section, build_report
 from slo_reporter.sources import PrometheusSettings, PrometheusSource
-from slo_reporter.store import SENT_MARKER, LocalStore, ReportStore, S3Store
+from slo_reporter.store import SENT_MARKER, LocalStore, ReportStore, S3Store, SendInProgress
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +82,22 @@ class Outcome:
     sent: bool
     summary: str  # the e-mail's subject
     already_sent: bool = False
+    sending_elsewhere: str = ""  # another run is sending it: who and since when
+    partial: bool = False  # an optional section was unavailable (see Report.partial)
+
+    @property
+    def mail(self) -> str:
+        """What became of the e-mail, in a few words, and whether the report is partial."""
+        if self.sent:
+            said = "sent"
+        elif self.already_sent:
+            said = "already sent; --force resends"
+        elif self.sending_elsewhere:
+            said = f"not sent: {self.sending_elsewhere}"
+        else:
+            said = "not sent"
+        partial = "; partial: a section is unavailable, see the report" if self.partial else ""
+        return said + partial
 
 
 class SendFailed(Exception):
@@ -91,9 +106,7 @@ class SendFailed(Exception):
 
 def build(settings: ReportSettings, week: Week) -> Report:
     source = PrometheusSource(settings.prometheus)
-    adviser = None
-    if settings.ceph is not None:
-        adviser = read_adviser_runs(settings.ceph, week.start, week.end)
+    adviser = None if settings.ceph is None else adviser_section(settings.ceph, week)
     return build_report(load_slos(settings.slos), source, week, adviser, datetime.now(UTC))
 
 
@@ -107,8 +120,9 @@ def write_html(settings: ReportSettings, week: Week, output: Path) -> Report:
 
 def run_week(settings: ReportSettings, week: Week, send_mail: bool, force: bool = False) -> Outcome:
     """Build, store (HTML, CSV, JSON) and, if asked, send once: a ``sent.json`` marker beside the
-    stored report stops a second send unless ``force``. A failed send raises ``SendFailed``
-    after the report is stored."""
+    stored report stops a second send unless ``force``, and the store's send lock makes check,
+    send and marker one step, so of runs racing exactly one sends. A failed send raises
+    ``SendFailed`` after the report is stored."""
     if send_mail and settings.mail is None:
         raise ValueError("sending needs a mail section in the configuration")
     report = build(settings, week)
@@ -122,21 +136,30 @@ def run_week(settings: ReportSettings, week: Week, send_mail: bool, force: bool 
     )
     stored = [store.put(week.label, name, body.encode(), kind) for name, body, kind in files]
     if not send_mail:
-        return Outcome(week.label, stored, False, subject(report))
+        return Outcome(week.label, stored, False, subject(report), partial=report.partial)
     assert settings.mail is not None
-    if store.get(week.label, SENT_MARKER) is not None and not force:
-        log.info("event=already_sent week=%s", week.label)
-        return Outcome(week.label, stored, False, subject(report), already_sent=True)
-    html = render_html(report, settings.grafana_url, "cid")
-    message = build_message(report, settings.mail, subject(report), text, html)
     try:
-        send(message, settings.mail)
-    except Exception as error:
-        raise SendFailed(f"report stored at {stored[0]}, but sending failed: {error!r}") from error
-    marker = {"sent": datetime.now(UTC).isoformat(), "message_id": message["Message-ID"],
-              "to": settings.mail.to, "cc": settings.mail.cc}  # fmt: skip
-    store.put(week.label, SENT_MARKER, json.dumps(marker).encode(), "application/json")
-    return Outcome(week.label, stored, True, subject(report))
+        with store.sending(week.label, force):
+            if store.get(week.label, SENT_MARKER) is not None and not force:
+                log.info("event=already_sent week=%s", week.label)
+                return Outcome(week.label, stored, False, subject(report), already_sent=True,
+                               partial=report.partial)  # fmt: skip
+            html = render_html(report, settings.grafana_url, "cid")
+            message = build_message(report, settings.mail, subject(report), text, html)
+            try:
+                send(message, settings.mail)
+            except Exception as error:
+                raise SendFailed(
+                    f"report stored at {stored[0]}, but sending failed: {error!r}"
+                ) from error
+            marker = {"sent": datetime.now(UTC).isoformat(), "message_id": message["Message-ID"],
+                      "to": settings.mail.to, "cc": settings.mail.cc}  # fmt: skip
+            store.put(week.label, SENT_MARKER, json.dumps(marker).encode(), "application/json")
+    except SendInProgress as error:
+        log.info("event=send_in_progress week=%s holder=%r", week.label, str(error))
+        return Outcome(week.label, stored, False, subject(report), sending_elsewhere=str(error),
+                       partial=report.partial)  # fmt: skip
+    return Outcome(week.label, stored, True, subject(report), partial=report.partial)
 
 
 class ReporterMetrics:
@@ -150,7 +173,10 @@ class ReporterMetrics:
             registry=self.registry,
         )
         self.runs = Counter(
-            "thoth_slo_report_runs", "Report runs by outcome.", ["outcome"], registry=self.registry
+            "thoth_slo_report_runs",
+            "Report runs by outcome; partial: stored and sent without an optional section.",
+            ["outcome"],
+            registry=self.registry,
         )
         self.duration = Gauge(
             "thoth_slo_report_duration_seconds",
@@ -162,7 +188,7 @@ class ReporterMetrics:
             "When the scheduler runs the report next.",
             registry=self.registry,
         )
-        for outcome in ("success", "failure"):
+        for outcome in ("success", "partial", "failure"):
             self.runs.labels(outcome)
 
 
@@ -181,10 +207,10 @@ async def serve(settings: ReportSettings) -> None:
             metrics.runs.labels("failure").inc()
             log.error("event=report_failed week=%s error=%r", week.label, error)
         else:
-            metrics.runs.labels("success").inc()
+            metrics.runs.labels("partial" if outcome.partial else "success").inc()
             metrics.last_success.set(time.time())
-            log.info("event=report_done week=%s stored=%s sent=%s", week.label,
-                     outcome.stored[0], outcome.sent)  # fmt: skip
+            log.info("event=report_done week=%s stored=%s sent=%s partial=%s", week.label,
+                     outcome.stored[0], outcome.sent, outcome.partial)  # fmt: skip
         finally:
             metrics.duration.set(time.monotonic() - started)
             _set_next_run(scheduler, metrics)

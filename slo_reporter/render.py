@@ -16,14 +16,20 @@ import css_inline
 import jinja2
 import pandas as pd
 
-from slo_reporter.adviser import by_integration, recommendation_types, top_errors
-from slo_reporter.report import Report
+from slo_reporter.adviser import AdviserRuns, by_integration, recommendation_types, top_errors
+from slo_reporter.compute import STATUS_ORDER, Status
+from slo_reporter.report import Report, Unavailable
 
 TEMPLATES = Path(__file__).with_name("templates")
 SLO_DASHBOARD_UID = "thoth-slos"
-STATUS_TEXT = {"met": "met", "at_risk": "at risk", "breached": "breached", "invalid": "invalid"}
-STATUS_COLOUR = {"met": "#1a7f37", "at_risk": "#9a6700", "breached": "#cf222e",
-                 "invalid": "#57606a"}  # fmt: skip
+STATUS_TEXT: dict[Status, str] = {
+    "breached": "breached", "at_risk": "at risk", "invalid": "invalid", "no_data": "no data",
+    "too_few_events": "too few events", "met": "met",
+}  # fmt: skip
+STATUS_COLOUR: dict[Status, str] = {
+    "breached": "#cf222e", "at_risk": "#9a6700", "invalid": "#8250df", "no_data": "#57606a",
+    "too_few_events": "#6e7781", "met": "#1a7f37",
+}  # fmt: skip
 Images = Literal["cid", "inline"]
 
 
@@ -72,6 +78,37 @@ def days(seconds: float) -> str:
     return f"{seconds / 86400:g} d"
 
 
+def hours(seconds: float) -> str:
+    """A report window: ``7 d``, or ``167 h`` for a week with a clock change."""
+    return days(seconds) if seconds % 86400 == 0 else f"{seconds / 3600:g} h"
+
+
+def budget_lines(row: dict[str, Any]) -> list[str]:
+    """The error budget of one SLO row in words, the same in the HTML and the text part:
+    what is left of the period's allowance, in time and (for event SLIs) failures; how much of
+    it this week burned and, while burning faster than sustainable, when it runs out."""
+    period, allowed = days(row["budget_period_seconds"]), duration(row["budget_allowed_minutes"])
+    left, minutes = row["budget_remaining"], row["budget_remaining_minutes"]
+    if _missing(left):
+        lines = [f"budget left: n/a ({allowed} allowed per {period})"]
+    elif left >= 0:
+        lines = [f"budget left: {percent(left, 1)} ({duration(minutes)} of {allowed} allowed "
+                 f"per {period})"]  # fmt: skip
+    else:
+        lines = [f"budget left: {percent(left, 1)} (overspent by {duration(-minutes)}; "
+                 f"{allowed} allowed per {period})"]  # fmt: skip
+    if not _missing(row["budget_allowed_events"]):
+        lines.append(f"failures: {number(row['budget_spent_events'])} of "
+                     f"{number(row['budget_allowed_events'])} allowed per {period}")  # fmt: skip
+    share, exhaustion = row["week_budget_share"], row["budget_exhaustion_seconds"]
+    if not _missing(share):
+        burned = f"this week burned {percent(share, 1)} of it"
+        if not _missing(exhaustion):
+            burned += f"; at this rate it runs out in {duration(exhaustion / 60)}"
+        lines.append(burned)
+    return lines
+
+
 def _environment() -> jinja2.Environment:
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -81,9 +118,10 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     environment.filters.update(percent=percent, points=points, relative=relative, number=number,
-                               times=times, duration=duration, days=days)  # fmt: skip
+                               times=times, duration=duration, days=days, hours=hours)  # fmt: skip
     environment.globals.update(STATUS_TEXT=STATUS_TEXT, STATUS_COLOUR=STATUS_COLOUR,
-                               missing=_missing)  # fmt: skip
+                               STATUS_ORDER=list(STATUS_ORDER), missing=_missing,
+                               budget_lines=budget_lines)  # fmt: skip
     return environment
 
 
@@ -97,34 +135,43 @@ def grafana_link(grafana_url: str, report: Report, slo_id: str | None = None) ->
 
 
 def _context(report: Report, grafana_url: str | None) -> dict[str, Any]:
-    adviser = report.adviser
     return {
         "report": report,
         "week": report.week,
         "counts": report.counts(),
         "slos": report.slos.to_dict("records"),
         "kpis": report.kpis.to_dict("records"),
+        "alerts": report.alerts.to_dict("records"),
         "definitions": {slo.id: slo for slo in report.definitions},
         "grafana": (lambda slo_id=None: grafana_link(grafana_url, report, slo_id))
         if grafana_url
         else None,
-        "adviser": None
-        if adviser is None
-        else {
-            "runs": len(adviser.runs),
-            "errors": int(adviser.runs["error"].sum()) if len(adviser.runs) else 0,
-            "unreadable": adviser.unreadable,
-            "integrations": by_integration(adviser.runs).to_dict("records"),
-            "top_errors": top_errors(adviser.runs).to_dict("records"),
-            "recommendation_types": recommendation_types(adviser.runs).to_dict("records"),
-        },
+        "adviser": _adviser(report.adviser),
+    }
+
+
+def _adviser(adviser: AdviserRuns | Unavailable | None) -> dict[str, Any] | None:
+    """The adviser section's numbers; ``unavailable`` holds the reason when Ceph failed."""
+    if adviser is None:
+        return None
+    if isinstance(adviser, Unavailable):
+        return {"unavailable": adviser.reason}
+    return {
+        "unavailable": None,
+        "runs": len(adviser.runs),
+        "errors": int(adviser.runs["error"].sum()) if len(adviser.runs) else 0,
+        "unreadable": adviser.unreadable,
+        "integrations": by_integration(adviser.runs).to_dict("records"),
+        "top_errors": top_errors(adviser.runs).to_dict("records"),
+        "recommendation_types": recommendation_types(adviser.runs).to_dict("records"),
     }
 
 
 def subject(report: Report) -> str:
     counts = report.counts()
     parts = [f"{count} {STATUS_TEXT[name]}" for name, count in counts.items() if count]
-    return f"Thoth SLO report {report.week.label}: " + ", ".join(parts)
+    partial = " (partial: a section is unavailable)" if report.partial else ""
+    return f"Thoth SLO report {report.week.label}: " + ", ".join(parts) + partial
 
 
 def render_html(report: Report, grafana_url: str | None = None, images: Images = "cid") -> str:
@@ -158,9 +205,11 @@ def render_json(report: Report) -> str:
         "end": report.week.end.isoformat(),
         "generated": report.generated.isoformat(),
         "prometheus_queries": report.queries,
+        "partial": report.partial,
         "summary": context["counts"],
         "slos": _plain(context["slos"]),
         "kpis": _plain(context["kpis"]),
+        "alerts": _plain(context["alerts"]),
         "adviser": _plain(context["adviser"]),
     }
     return json.dumps(document, indent=2, default=str)
@@ -172,6 +221,8 @@ def _plain(value: Any) -> Any:
         return {key: _plain(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(item) for item in value]
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
     if hasattr(value, "item"):
         value = value.item()
     return None if _missing(value) or value is pd.NaT else value

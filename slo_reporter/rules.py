@@ -13,7 +13,9 @@ import yaml
 from exporters.config import parse_duration
 from slo_reporter.definitions import SLO, error_ratio
 
-RULES_FILE = Path(__file__).resolve().parents[1] / "alerts" / "rules" / "slo.yaml"
+# Relative to the working directory: the repository's file when run from a checkout's root;
+# from a wheel install a new file there, never the copy inside the installed package.
+RULES_FILE = Path("alerts") / "rules" / "slo.yaml"
 WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
 RECORD = "slo:sli_error:ratio_rate{window}"
 SUMMARIES = {

@@ -21,9 +21,12 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +44,6 @@ from exporters.knowledge_graph.documents import adviser_documents, upload_advise
 from exporters.knowledge_graph.seed import build_dataset, seed
 from exporters.processes import backfill, free_port, prometheus_command, stop, wait_for_http
 
-REPOSITORY = Path(__file__).resolve().parents[2]
 DEFAULT_PORTS = {"prometheus": 9090, "alertmanager": 9093, "postgres-exporter": 9187,
                  "metrics-exporter": 9701, "graph-exporter": 9702, "alert-receiver": 9703,
                  "slo-report": 9704, "github": 9705, "s3": 9706, "smtp": 2525}  # fmt: skip
@@ -107,6 +109,8 @@ class Stack:
 def run_demo(options: DemoOptions) -> int:
     """Bring the stack up, print where everything is, run the fault, wait for Ctrl-C, then stop
     everything."""
+    # Prometheus and Alertmanager resolve relative paths against their config file's folder
+    options = replace(options, out=options.out.absolute())
     binaries = {name: _binary(name) for name in BINARIES}
     ports = {name: free_port() for name in DEFAULT_PORTS} if options.random_ports else DEFAULT_PORTS
     _check_ports_free(ports)
@@ -127,8 +131,9 @@ def run_demo(options: DemoOptions) -> int:
         backfill.join()
         if backfill.error is not None:
             raise backfill.error
-        _prometheus(stack, binaries)
+        groups = _prometheus(stack, binaries)
         _wait_ready(stack)
+        _check_rules_loaded(stack.url("prometheus"), options.out / "prometheus.yml", groups)
         _report(stack, s3)
         _launch_slo_report(stack)
         _print_table(stack, url)
@@ -225,9 +230,12 @@ def _services(stack: Stack, url: str, s3: S3Settings, binaries: dict[str, str]) 
                            "databases": [url], "s3": s3_config},
         "alert-receiver": {"listen": f"127.0.0.1:{stack.ports['alert-receiver']}",
                            "default_repo": REPO, "github_url": stack.url("github"),
-                           "bearer_token_file": str(out / "webhook-token"), "write_spacing": 0.2},
+                           "bearer_token_file": str(out / "webhook-token"), "write_spacing": 0.2,
+                           "data_dir": str(out / "alert-receiver")},
     }  # fmt: skip
     (out / "webhook-token").write_text("demo-webhook-secret\n")
+    queries = out / "postgres-exporter-queries.yaml"  # the binary needs a real file
+    queries.write_text((files("exporters") / "postgres" / "queries.yaml").read_text())
     _serve_in_thread(stack, stack.github.app(), stack.ports["github"])
     _smtp_catcher(stack)
     for name, config in configs.items():
@@ -238,7 +246,7 @@ def _services(stack: Stack, url: str, s3: S3Settings, binaries: dict[str, str]) 
         "postgres-exporter",
         [binaries["prometheus-postgres-exporter"],
          f"--web.listen-address=127.0.0.1:{stack.ports['postgres-exporter']}",
-         f"--extend.query-path={REPOSITORY / 'exporters' / 'postgres' / 'queries.yaml'}"],
+         f"--extend.query-path={queries}"],
         {"DATA_SOURCE_NAME": url},
     )  # fmt: skip
     alertmanager = alertmanager_config(
@@ -296,7 +304,7 @@ def alertmanager_config(
 ) -> Path:
     """Our Alertmanager configuration sending to ``receiver_url``, with shorter ``timers``
     (group_wait, group_interval, ...) so that notifications come while someone watches."""
-    config = yaml.safe_load((REPOSITORY / "alerts" / "alertmanager.yml").read_text())
+    config = yaml.safe_load((files("alerts") / "alertmanager.yml").read_text())
     config["route"] |= timers
     webhook = config["receivers"][0]["webhook_configs"][0]
     webhook["url"] = receiver_url
@@ -330,10 +338,11 @@ class _Backfill(threading.Thread):
         self.stack.step(f"backfilled {samples} samples")
 
 
-def _prometheus(stack: Stack, binaries: dict[str, str]) -> None:
+def _prometheus(stack: Stack, binaries: dict[str, str]) -> int:
+    """Write Prometheus' configuration and rules and start it; returns the rule groups written."""
     out = stack.options.out
     rules = [shortened_rules(path, out / "rules", stack.options.alert_for)
-             for path in sorted((REPOSITORY / "alerts" / "rules").glob("*.yaml"))]  # fmt: skip
+             for path in rule_files()]  # fmt: skip
     jobs = {"thoth-metrics-exporter": "metrics-exporter", "thoth-graph-exporter": "graph-exporter",
             "postgres-exporter": "postgres-exporter", "thoth-alert-receiver": "alert-receiver",
             "thoth-slo-report": "slo-report", "prometheus": "prometheus",
@@ -357,9 +366,31 @@ def _prometheus(stack: Stack, binaries: dict[str, str]) -> None:
         stack.ports["prometheus"],
     )
     stack.launch("prometheus", command)
+    return sum(len(yaml.safe_load(path.read_text())["groups"]) for path in rules)
 
 
-def shortened_rules(path: Path, folder: Path, cap: str) -> Path:
+def rule_files() -> list[Traversable]:
+    """Our alert and recording rule files, as shipped in the ``alerts`` package."""
+    folder = files("alerts") / "rules"
+    return sorted((f for f in folder.iterdir() if f.name.endswith(".yaml")), key=lambda f: f.name)
+
+
+def _check_rules_loaded(prometheus_url: str, config: Path, expected: int) -> None:
+    """Prometheus skips a ``rule_files`` pattern that matches nothing without a word; a demo
+    without its rules would look healthy and never alert, so count the groups it loaded."""
+    try:
+        with urllib.request.urlopen(f"{prometheus_url}/api/v1/rules", timeout=10) as answer:
+            loaded = len(json.load(answer)["data"]["groups"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise DemoError(f"could not read Prometheus' rules: {error!r}") from None
+    if loaded != expected:
+        raise DemoError(
+            f"Prometheus loaded {loaded} rule groups but {expected} were written; "
+            f"check rule_files in {config}"
+        )
+
+
+def shortened_rules(path: Traversable, folder: Path, cap: str) -> Path:
     """A rule file with every `for:` cut to at most ``cap``, so alerts fire while someone
     watches."""
     limit = parse_duration(cap)

@@ -16,10 +16,19 @@ from typing import Any
 
 import psycopg
 from prometheus_client.metrics_core import Metric
+from psycopg import errors
 
 from exporters.health.families import gauge
 
 log = logging.getLogger(__name__)
+
+Rows = list[tuple[tuple[str, ...], float]]  # (label values, value) per sample
+# Why pgstattuple could not measure a table (anything else: "error", detail in the log).
+_SKIP_REASONS: dict[type[psycopg.Error], str] = {
+    errors.InsufficientPrivilege: "permission_denied",
+    errors.QueryCanceled: "timeout",
+    errors.LockNotAvailable: "lock_timeout",
+}
 
 PAGE_HEADER_BYTES = 24
 HEAP_TUPLE_HEADER_BYTES = 23
@@ -251,18 +260,19 @@ async def bloat_metrics(
             index_ratio_rows.append((labels, result.bloat_ratio))
     families: list[Metric] = []
     if exact.wanted:
-        exact_rows, available = await _exact(conn, database, exact)
+        exact_rows, skipped, available = await _exact(conn, database, exact)
         for labels, (bloat_bytes, ratio) in exact_rows:
             table_rows.append((labels, bloat_bytes))
             table_ratio_rows.append((labels, ratio))
-        families.append(
-            gauge(
-                "thoth_db_pgstattuple_available",
-                "1 if the pgstattuple extension is installed for exact bloat figures, else 0.",
-                ["database"],
-                [((database,), int(available))],
-            )
-        )
+        families += [
+            gauge("thoth_db_pgstattuple_available", "1 if the pgstattuple extension is "
+                  "installed for exact bloat figures, else 0.",
+                  ["database"], [((database,), int(available))]),
+            gauge("thoth_db_bloat_exact_unavailable", "1 for each table whose exact bloat "
+                  "figures were asked for but could not be measured, with the reason "
+                  "(permission_denied, timeout, lock_timeout, error); its estimate remains.",
+                  ["database", "schema", "table", "reason"], skipped),
+        ]  # fmt: skip
     table_labels = ["database", "schema", "table", "method"]
     index_labels = ["database", "schema", "table", "index"]
     return [
@@ -284,7 +294,9 @@ async def bloat_metrics(
 
 async def _exact(
     conn: psycopg.AsyncConnection[Any], database: str, exact: ExactRequest
-) -> tuple[list[tuple[tuple[str, ...], tuple[float, float]]], bool]:
+) -> tuple[list[tuple[tuple[str, ...], tuple[float, float]]], Rows, bool]:
+    """Exact figures of the selected tables, the tables skipped with the reason (as amcheck
+    leaves an index unchecked: the estimate stays), and whether pgstattuple is installed."""
     cursor = await conn.execute("SELECT 1 FROM pg_extension WHERE extname = 'pgstattuple'")
     if await cursor.fetchone() is None:
         log.warning(
@@ -292,21 +304,45 @@ async def _exact(
             "exact bloat figures were asked for but the pgstattuple extension is not installed; "
             "run CREATE EXTENSION pgstattuple (as a superuser) and grant pg_stat_scan_tables",
         )  # fmt: skip
-        return [], False
+        return [], [], False
     cursor = await conn.execute(
         "SELECT c.oid, n.nspname, c.relname, pg_relation_size(c.oid) FROM pg_class AS c "
         "JOIN pg_namespace AS n ON n.oid = c.relnamespace "
         f"WHERE c.relkind IN ('r', 'm') AND {_USER_SCHEMAS}"
     )
     rows: list[tuple[tuple[str, ...], tuple[float, float]]] = []
+    skipped: Rows = []
+    denied = False
     for oid, schema, table, size in await cursor.fetchall():
         if not _selected(exact, schema, table, size):
             continue
+        # once the role may not run pgstattuple, it may not for any table: do not ask again
+        measured = (
+            "permission_denied" if denied else await _measure(conn, database, oid, schema, table)
+        )
+        if isinstance(measured, str):
+            denied = measured == "permission_denied"
+            skipped.append(((database, schema, table, measured), 1))
+        elif measured is not None:
+            rows.append(((database, schema, table, "exact"), measured))
+    return rows, skipped, True
+
+
+async def _measure(
+    conn: psycopg.AsyncConnection[Any], database: str, oid: int, schema: str, table: str
+) -> tuple[float, float] | str | None:
+    """One table's exact bloat; the reason when pgstattuple cannot run; None when the table
+    went away since it was listed."""
+    try:
         measured = await (await conn.execute(PGSTATTUPLE_SQL, (oid,))).fetchone()
-        if measured is None:
-            continue
-        rows.append(((database, schema, table, "exact"), exact_bloat(*measured[2:])))
-    return rows, True
+    except psycopg.DatabaseError as error:
+        reason = _SKIP_REASONS.get(type(error), "error")
+        log.warning(
+            "event=bloat_exact_skipped database=%s table=%s.%s reason=%s detail=%r",
+            database, schema, table, reason, " ".join(str(error).split()),
+        )  # fmt: skip
+        return reason
+    return None if measured is None else exact_bloat(*measured[2:])
 
 
 def _selected(exact: ExactRequest, schema: str, table: str, size: int) -> bool:

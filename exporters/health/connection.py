@@ -3,11 +3,10 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import psycopg
 
-from exporters.database import CONNECT_TIMEOUT_SECONDS, psycopg_url
+from exporters.database import CONNECT_TIMEOUT_SECONDS, connection_parameters, psycopg_url
 
 
 @dataclass(frozen=True)
@@ -41,5 +40,7 @@ async def read_only(url: str, limits: Limits) -> AsyncIterator[psycopg.AsyncConn
 
 
 def database_name(url: str) -> str:
-    """The database a URL points at (the label every health metric carries)."""
-    return urlsplit(url).path.lstrip("/") or "postgres"
+    """The database a URL or key=value string points at: the label every health metric
+    carries, so never more than the name. Without one, libpq takes the user's name."""
+    parameters = connection_parameters(url)
+    return parameters.get("dbname") or parameters.get("user") or "postgres"

@@ -4,11 +4,12 @@ import json
 import os
 import signal
 import subprocess
+import time
 import urllib.request
 from pathlib import Path
 
 from bench.common import free_port, wait_for_http
-from tests.alerts.test_receiver import payload
+from tests.alerts.conftest import payload
 from tests.exporters.test_cli import COMMAND, run
 
 
@@ -32,7 +33,7 @@ def test_check_config_requires_webhook_credentials(tmp_path: Path) -> None:
     assert "webhook credentials are required" in result.stderr
     config.write_text("default_repo: not-a-repo\nauth_disabled: true\n")
     result = run("alert-receiver", "--config", str(config), "--check-config")
-    assert "default_repo: String should match pattern" in result.stderr
+    assert "default_repo: expected owner/name of a GitHub repository" in result.stderr
 
 
 def test_dry_run_logs_github_calls_instead_of_making_them(tmp_path: Path) -> None:
@@ -42,7 +43,7 @@ def test_dry_run_logs_github_calls_instead_of_making_them(tmp_path: Path) -> Non
     process = subprocess.Popen(
         [COMMAND, "alert-receiver", "--dry-run", "--listen", f"127.0.0.1:{port}",
          "--default-repo", "thoth-station/thoth-application",
-         "--bearer-token-file", str(token)],
+         "--bearer-token-file", str(token), "--data-dir", str(tmp_path / "state")],
         env={k: v for k, v in os.environ.items() if k != "GITHUB_TOKEN"},
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -53,9 +54,22 @@ def test_dry_run_logs_github_calls_instead_of_making_them(tmp_path: Path) -> Non
             headers={"Authorization": "Bearer s3cret", "Content-Type": "application/json"},
         )  # fmt: skip
         with urllib.request.urlopen(request, timeout=10) as response:
-            assert json.loads(response.read()) == {"outcome": "created"}
+            assert json.loads(response.read()) == {"outcome": "queued"}
+        wait_for_metric(port, 'thoth_alert_receiver_notifications_total{outcome="created"} 1.0')
     finally:
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=30)
     assert "event=dry_run call=create_issue repo=thoth-station/thoth-application" in stderr
     assert "s3cret" not in stderr
+
+
+def wait_for_metric(port: int, line: str) -> None:
+    deadline = time.monotonic() + 30
+    while line not in (text := _get(f"http://127.0.0.1:{port}/metrics")):
+        assert time.monotonic() < deadline, f"no {line!r} in:\n{text}"
+        time.sleep(0.1)
+
+
+def _get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return str(response.read().decode())

@@ -11,8 +11,9 @@ from typing import Any
 
 import yaml
 
-from dashboards.build import DASHBOARD_DIR, panel_queries, render_all, write_all
+from dashboards.build import panel_queries, render_all, write_all
 from slo_reporter.definitions import load_slos
+from tests.conftest import REPOSITORY
 from tests.exporters.health.conftest import MakeDatabase
 from tests.exporters.test_postgres_queries import scrape
 from tests.produced import exposed, metric_names, produced_metrics
@@ -37,9 +38,10 @@ def panels(model: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_committed_dashboards_are_current() -> None:
     rendered = render_all()
-    assert sorted(path.name for path in DASHBOARD_DIR.glob("*.json")) == sorted(rendered)
+    committed = REPOSITORY / "dashboards"
+    assert sorted(path.name for path in committed.glob("*.json")) == sorted(rendered)
     for name, text in rendered.items():
-        assert (DASHBOARD_DIR / name).read_text() == text, (
+        assert (committed / name).read_text() == text, (
             f"dashboards/{name} is stale: run `thoth-monitoring dashboards`"
         )
 

@@ -10,8 +10,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from psycopg.conninfo import make_conninfo
 
 from bench.common import free_port, wait_for_http
+from exporters.database import connection_parameters
 from exporters.knowledge_graph.seed import build_dataset
 from tests.conftest import SEED_ANCHOR, SEED_SCALE
 
@@ -69,6 +71,15 @@ def test_seed_refuses_a_database_that_holds_data(seeded_url: str) -> None:
     assert result.returncode == 1
     assert "tables already hold rows" in result.stderr
     assert "--reset" in result.stderr
+
+
+def test_seed_with_a_malformed_url_is_one_clear_line_and_exit_two() -> None:
+    result = run("db", "seed", "--database-url", "postgresql://u:S3cret@db:notaport/x")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "db seed: --database-url: port 'notaport' is not a number from 1 to 65535"
+    )
+    assert "Traceback" not in result.stderr
 
 
 def test_seed_reset_reloads_deterministically(make_database: Callable[[], str]) -> None:
@@ -149,3 +160,53 @@ def test_db_documents_writes_one_readable_document_per_seeded_adviser_run(
     assert read.unreadable == ()
     assert sorted(read.runs["document_id"]) == sorted(r["adviser_document_id"] for r in runs)
     assert read.runs["error"].sum() == sum(r["adviser_error"] for r in runs)
+
+
+@pytest.mark.parametrize("url", ["postgresql://monitor:S3cret@db:notaport/thoth",
+                                 "postgresql://monitor:S3cret@[::1/thoth"])  # fmt: skip
+@pytest.mark.parametrize("command", ["metrics-exporter", "graph-exporter"])
+def test_malformed_database_url_is_one_clear_line_and_exit_two(command: str, url: str) -> None:
+    result = run(command, "--check-config", "--database-url", url)
+    assert result.returncode == 2
+    key = "database_url" if command == "metrics-exporter" else "databases.0"
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"command line: {key}: ")
+    assert "notaport' is not a number" in line or 'matching "]" in IPv6 host' in line
+    assert "S3cret" not in result.stderr
+
+
+def test_once_accepts_a_key_value_dsn_and_never_shows_its_password(seeded_url: str) -> None:
+    dsn = make_conninfo(**connection_parameters(seeded_url), password="S3cret-never-shown")
+    result = run("metrics-exporter", "--once", "--database-url", dsn)
+    assert result.returncode == 0, result.stderr
+    assert "thoth_metrics_exporter_database_up 1.0" in result.stdout
+    assert "S3cret" not in result.stdout + result.stderr
+
+
+def test_check_config_explains_every_query_when_the_database_answers(
+    seeded_url: str, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        "metrics:\n  team_broken:\n    type: gauge\n    help: Broken.\n"
+        "    sql: SELECT count(*) AS value FROM no_such_table\n"
+    )
+    result = run("metrics-exporter", "--check-config", "--database-url", seeded_url,
+                 "--metrics", str(broken))  # fmt: skip
+    assert result.returncode == 2
+    assert (
+        f'{broken}: metrics.team_broken.sql: relation "no_such_table" does not exist'
+        in result.stderr
+    )
+    assert "1 of 37 queries failed EXPLAIN" in result.stderr
+    assert "query checked with EXPLAIN: thoth_graphdb_cves\n" in result.stdout
+
+
+def test_check_config_says_when_queries_could_not_be_checked() -> None:
+    result = run("metrics-exporter", "--check-config", "--database-url",
+                 "postgresql://nobody:S3cret@127.0.0.1:9/nothing")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "queries not checked: the database (host=127.0.0.1 port=9 dbname=nothing " in (
+        result.stdout
+    )
+    assert "S3cret" not in result.stdout + result.stderr

@@ -1,6 +1,7 @@
 """Collection behaviour against a real server: failures, timeouts, outages, vanishing labels."""
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -130,6 +131,71 @@ async def test_rows_that_do_not_fit_the_metric_are_an_error_not_a_crash(
     assert "more than once" in failures["test_duplicate_labels"]
 
 
+BAD_VALUES = """
+  test_timestamp:
+    type: gauge
+    help: A timestamp is not a sample value.
+    interval: 200ms
+    sql: SELECT now() AS value
+  test_text:
+    type: gauge
+    help: Text is refused even when it looks like a number.
+    labels: [name]
+    sql: SELECT 'a' AS name, '5' AS value
+  test_good:
+    type: gauge
+    help: Fits.
+    interval: 200ms
+    sql: SELECT 3 AS value
+"""
+
+
+async def test_a_value_that_is_not_a_number_fails_that_metric_only(
+    make_database: Callable[[], str], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    exporter = build(make_database(), metric_file(tmp_path, BAD_VALUES))
+    failures = await exporter.collect_once()
+    await exporter.collector.engine.dispose()
+    assert failures == {
+        "test_timestamp": "column 'value' holds datetime values, expected a number",
+        "test_text": "column 'value' holds str values, expected a number",
+    }
+    assert exporter.collector.statuses["test_good"].samples[0].value == 3
+    assert "event=collection_failed metric=test_timestamp error=column 'value' holds datetime" in (
+        caplog.text
+    )
+
+
+async def test_serving_survives_values_that_are_not_numbers(
+    make_database: Callable[[], str], tmp_path: Path
+) -> None:
+    exporter = build(make_database(), metric_file(tmp_path, BAD_VALUES), probe_interval=0.2)
+    statuses = exporter.collector.statuses
+    running = asyncio.create_task(exporter.collector.run_forever())
+    try:
+        async with TestClient(TestServer(exporter.app())) as client:
+            await eventually(
+                lambda: (
+                    running.done()
+                    or (
+                        statuses["test_timestamp"].errors_total >= 2
+                        and statuses["test_good"].samples
+                    )
+                )
+            )
+            assert not running.done(), running.exception()
+            response = await client.get("/metrics")
+            body = await response.text()
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await exporter.collector.engine.dispose()
+    assert response.status == 200
+    assert "\ntest_good 3.0\n" in body
+    assert 'thoth_metrics_exporter_collection_errors_total{metric="test_timestamp"} 0.0' not in body
+    assert 'thoth_metrics_exporter_collection_errors_total{metric="test_timestamp"}' in body
+
+
 async def test_writes_are_refused_because_collection_is_read_only(
     make_database: Callable[[], str], tmp_path: Path
 ) -> None:
@@ -200,3 +266,29 @@ async def test_database_outage_keeps_serving_last_values_then_recovers(
         running.cancel()
         await asyncio.gather(running, return_exceptions=True)
         await collector.engine.dispose()
+
+
+async def test_database_down_from_the_start_is_logged_once_then_each_change(
+    own_server: tuple[Path, str], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="exporters.collection")
+    data_dir, url = own_server
+    metrics = metric_file(
+        tmp_path, "  test_one:\n    type: gauge\n    help: One.\n    sql: SELECT 1 AS value\n"
+    )
+    await asyncio.to_thread(stop_embedded, data_dir)
+    collector = build(url, metrics).collector
+    try:
+        assert not await collector.probe()
+        assert not await collector.probe()
+        await asyncio.to_thread(embedded_url, data_dir)
+        assert await collector.probe()
+        assert await collector.probe()
+    finally:
+        await collector.engine.dispose()
+    events = [
+        (r.levelname, r.getMessage().split()[0])
+        for r in caplog.records
+        if "event=database_" in r.getMessage()
+    ]
+    assert events == [("WARNING", "event=database_down"), ("INFO", "event=database_up")]

@@ -3,9 +3,13 @@
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from exporters.ceph import DocumentCounter, DocumentCountSettings
+from exporters.collection import Collector
 from exporters.config import ConfigError, load_yaml, parse_duration
-from exporters.metricset import DEFAULT_METRICS_FILE, load_metric_set
+from exporters.exposition import ContentMetrics
+from exporters.metricset import DEFAULT_METRICS_FILE, RESERVED_PREFIXES, load_metric_set
 
 
 def load(tmp_path: Path, text: str, parameters: frozenset[str] = frozenset()) -> ConfigError:
@@ -115,3 +119,84 @@ def test_durations() -> None:
     ]  # fmt: skip
     with pytest.raises(ValueError):
         parse_duration("0s")
+
+
+def test_non_utf8_file_is_refused_with_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "team.yaml"
+    path.write_bytes(
+        "metrics:\n  team_jobs:\n    type: gauge\n    help: Café jobs.\n".encode("latin-1")
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_metric_set([path], 60, 30, frozenset(), include_default=False)
+    assert caught.value.problems == [
+        ("line 4, column 14", "not UTF-8 text (byte 0xe9); save the file as UTF-8")
+    ]
+
+
+def test_duplicate_keys_are_refused_with_both_lines(tmp_path: Path) -> None:
+    error = load(
+        tmp_path,
+        "metrics:\n"
+        "  team_jobs:\n    type: gauge\n    help: Jobs.\n    sql: SELECT 1 AS value\n"
+        "  team_jobs:\n    type: gauge\n    help: Jobs.\n    sql: SELECT 2 AS value\n    sql: x\n",
+    )
+    assert error.problems == [
+        ("line 6, column 3", "invalid YAML: duplicate key 'team_jobs' (first at line 2)")
+    ]
+
+
+def test_duplicate_option_in_a_config_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "exporter.yaml"
+    path.write_text("listen: ':9701'\ninterval: 1m\nlisten: ':9801'\n")
+    with pytest.raises(ConfigError) as caught:
+        load_yaml(path)
+    assert caught.value.problems == [
+        ("line 3, column 1", "invalid YAML: duplicate key 'listen' (first at line 1)")
+    ]
+
+
+def test_merge_keys_may_still_be_overridden(tmp_path: Path) -> None:
+    path = tmp_path / "exporter.yaml"
+    path.write_text("base: &base {interval: 1m, timeout: 5s}\nbloat: {<<: *base, interval: 2h}\n")
+    assert load_yaml(path)["bloat"] == {"interval": "2h", "timeout": "5s"}
+
+
+def test_names_of_the_exporters_own_metrics_are_refused(tmp_path: Path) -> None:
+    error = load(
+        tmp_path,
+        "metrics:\n"
+        "  thoth_metrics_exporter_database_up:\n    type: gauge\n    help: x\n    sql: SELECT 1\n"
+        "  thoth_ceph_up:\n    type: gauge\n    help: x\n    sql: SELECT 1\n",
+    )
+    assert error.problems == [
+        ("metrics.thoth_metrics_exporter_database_up.name",
+         "the prefix thoth_metrics_exporter_ is reserved for the exporter's own metrics"),
+        ("metrics.thoth_ceph_up.name",
+         "the prefix thoth_ceph_ is reserved for the exporter's own metrics"),
+    ]  # fmt: skip
+
+
+def test_every_metric_the_exporter_adds_itself_has_a_reserved_prefix() -> None:
+    s3 = DocumentCountSettings(endpoint_url="http://s3", bucket="b", deployment="d")
+    documents = DocumentCounter(None, s3, up=True, last_refresh=1.0)
+    engine = create_async_engine("postgresql+psycopg://")
+    own = ContentMetrics(Collector(engine, {}), documents, "0")
+    names = [family.name for family in own.collect()]
+    assert len(names) > 5
+    assert [name for name in names if not name.startswith(RESERVED_PREFIXES)] == []
+
+
+def test_metrics_exposed_under_one_family_name_are_refused(tmp_path: Path) -> None:
+    error = load(
+        tmp_path,
+        "metrics:\n"
+        "  team_jobs_total:\n    type: counter\n    help: x\n    sql: SELECT 1 AS value\n"
+        "  team_jobs:\n    type: gauge\n    help: x\n    sql: SELECT 1 AS value\n",
+    )
+    path = tmp_path / "team.yaml"
+    assert error.problems == [
+        (
+            "metrics.team_jobs.name",
+            f"exposed as the same family 'team_jobs' as team_jobs_total ({path})",
+        )
+    ]

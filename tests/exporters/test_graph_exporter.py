@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from psycopg.conninfo import make_conninfo
 
 from bench.common import free_port, stop, wait_for_http
+from exporters.database import connection_parameters
 from exporters.graph_exporter import GraphExporter, GraphExporterSettings, run_once
 from tests.exporters.health.conftest import MakeDatabase, execute
 
@@ -136,3 +138,20 @@ def test_once_against_the_embedded_server(server_url: str) -> None:
     assert result.returncode == 0, result.stderr
     assert "amcheck extension is not installed" in result.stderr
     assert 'thoth_db_index_checks{database="postgres",state="unchecked"}' in result.stdout
+
+
+def test_once_with_a_key_value_dsn_labels_the_database_name_and_hides_the_password(
+    watched: str,
+) -> None:
+    dsn = make_conninfo(**connection_parameters(watched), password="S3cret-never-shown")
+    result = subprocess.run(
+        [COMMAND, "graph-exporter", "--once", "--database-url", dsn],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    database = watched.rsplit("/", 1)[1]
+    assert (
+        f'thoth_graph_exporter_task_up{{database="{database}",task="bloat"}} 1.0' in result.stdout
+    )
+    assert f"task=bloat database={database} " in result.stderr
+    assert "S3cret" not in result.stdout + result.stderr

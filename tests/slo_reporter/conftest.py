@@ -4,11 +4,14 @@ create-blocks-from openmetrics``; tests work out every expected number by hand f
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+import requests
 
 from bench.common import free_port, stop, wait_for_http
 from exporters.ceph import S3Settings
@@ -74,8 +77,14 @@ def history() -> str:
 
 @pytest.fixture(scope="module")
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("prometheus")
-    (root / "history.om").write_text(history())
+    with serve_history(tmp_path_factory.mktemp("prometheus"), history()) as url:
+        yield url
+
+
+@contextmanager
+def serve_history(root: Path, openmetrics: str) -> Iterator[str]:
+    """A Prometheus serving ``openmetrics`` (backfilled into ``root``); yields its URL."""
+    (root / "history.om").write_text(openmetrics)
     promtool, binary = shutil.which("promtool"), shutil.which("prometheus")
     assert promtool and binary, "Debian's prometheus package is missing: run .ci/system-deps"
     backfill(promtool, root / "history.om", root / "data", timeout=300)
@@ -110,3 +119,17 @@ def ceph(s3_endpoint: str) -> tuple[S3Settings, list[dict[str, Any]]]:
     assert 5 < len(in_week) < len(documents)  # the week is a true subset
     week_ids = {run["adviser_document_id"] for run in in_week}
     return settings, [d for d in documents if d["metadata"]["document_id"] in week_ids]
+
+
+def range_query(
+    prometheus: str, query: str, start: datetime, end: datetime, step: int
+) -> list[dict[str, Any]]:
+    """Prometheus' own answer to a range query, asked directly (not through our source), for
+    tests that check our numbers against it."""
+    params: dict[str, str | float] = {
+        "query": query, "start": start.timestamp(), "end": end.timestamp(), "step": step,
+    }  # fmt: skip
+    response = requests.get(f"{prometheus}/api/v1/query_range", params=params, timeout=30)
+    response.raise_for_status()
+    result: list[dict[str, Any]] = response.json()["data"]["result"]
+    return result

@@ -1,6 +1,7 @@
 """``thoth-monitoring slo-report`` as a user runs it: rules, --output, backfill, serve, errors;
 and the rendered report in headless Chromium (the README's picture)."""
 
+import re
 import shutil
 import signal
 import subprocess
@@ -133,3 +134,78 @@ def test_serve_remembers_last_weeks_stored_report(prometheus: str, tmp_path: Pat
     run_week(settings, Week.last_full(before), send_mail=False)
     stored = last_stored(settings)
     assert stored is not None and before <= stored <= datetime.now(UTC)
+
+
+BROKEN_SLO = """slos:
+  - service: user-api
+    name: broken
+    description: Invalid PromQL.
+    objective: 0.99
+    sli: {availability: {expr: "up{{{"}}
+"""
+
+
+def test_unreachable_prometheus_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    config = tmp_path / "report.yaml"
+    config.write_text(yaml.safe_dump({"prometheus": {"url": url, "retries": 0}}))
+    for output in ([], ["--output", str(tmp_path / "report.html")]):
+        result = run("slo-report", "--config", str(config), "--store-dir", str(tmp_path), *output)
+        assert result.returncode == 1, result.stderr
+        assert re.fullmatch(
+            rf"slo-report: (SLO [a-z-]+, )?query `[^\n]+`: Prometheus at {url} unreachable: "
+            r"\[Errno 111\] Connection refused\n",
+            result.stderr,
+        ), result.stderr
+    assert not (tmp_path / "slo-reports").exists() and not (tmp_path / "report.html").exists()
+
+
+def test_invalid_promql_names_the_slo_and_what_prometheus_said(
+    prometheus: str, tmp_path: Path
+) -> None:
+    slos = tmp_path / "slos.yaml"
+    slos.write_text(BROKEN_SLO)
+    result = run("slo-report", "--slos", str(slos), "--prometheus-url", prometheus,
+                 "--store-dir", str(tmp_path), "--week", "2026-W47")  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith("slo-report: SLO user-api-broken, query `1 - (1 - avg (")
+    assert ": Prometheus answered HTTP 400: " in result.stderr and "parse error" in result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_check_config_has_prometheus_parse_each_slos_queries(
+    prometheus: str, tmp_path: Path
+) -> None:
+    slos = tmp_path / "slos.yaml"
+    slos.write_text(BROKEN_SLO)
+    result = run(
+        "slo-report", "--check-config", "--slos", str(slos), "--prometheus-url", prometheus
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"{slos}: SLO user-api-broken, query `1 - (1 - avg (")
+    assert "parse error" in result.stderr and result.stderr.count("\n") == 1
+
+    result = run("slo-report", "--check-config", "--prometheus-url", prometheus)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == f"configuration is valid: 5 SLOs, PromQL checked by {prometheus}\n"
+
+    dead = f"http://127.0.0.1:{free_port()}"
+    config = tmp_path / "report.yaml"
+    config.write_text(yaml.safe_dump({"prometheus": {"url": dead, "retries": 0}}))
+    result = run("slo-report", "--check-config", "--slos", str(slos), "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        "configuration is valid: 1 SLOs; PromQL not checked: "
+        f"Prometheus at {dead} unreachable: [Errno 111] Connection refused\n"
+    )
+
+
+def test_check_config_refuses_a_file_without_slos(tmp_path: Path) -> None:
+    slos = tmp_path / "slos.yaml"
+    slos.write_text("# to be written\n")
+    result = run("slo-report", "--check-config", "--slos", str(slos))
+    assert result.returncode == 2
+    assert (
+        result.stderr
+        == f"{slos}: no SLOs defined (expected a `slos:` list or OpenSLO SLO documents)\n"
+    )

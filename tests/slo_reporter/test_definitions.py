@@ -133,3 +133,72 @@ def test_unsupported_openslo_features_are_named(
 ) -> None:
     found = problems(write(tmp_path, OPENSLO.replace(*change)))
     assert any(message in text for _, text in found), found
+
+
+@pytest.mark.parametrize("text", ["", "# nothing yet\n", "---\n...\n"])
+def test_a_file_without_slos_is_refused(tmp_path: Path, text: str) -> None:
+    assert problems(write(tmp_path, text)) == [
+        ("", "no SLOs defined (expected a `slos:` list or OpenSLO SLO documents)")
+    ]
+    only_indicator = OPENSLO.split("---")[0]
+    assert problems(write(tmp_path, only_indicator))[0][1].startswith("no SLOs defined")
+
+
+LATENCY = """
+slos:
+  - service: adviser
+    name: latency
+    description: Advises within ten minutes.
+    objective: 0.9
+    sli: {latency: {histogram: adviser_duration_seconds, threshold: THRESHOLD}}
+"""
+
+
+@pytest.mark.parametrize("threshold", ['"abc"', '""', "[600]", "true", ".nan"])
+def test_latency_threshold_must_be_a_number(tmp_path: Path, threshold: str) -> None:
+    (location, message), *_ = problems(write(tmp_path, LATENCY.replace("THRESHOLD", threshold)))
+    assert location == "slos.0.sli.latency.threshold"
+    assert "number" in message
+
+
+@pytest.mark.parametrize(
+    ("threshold", "le"), [('"600"', "600"), ("600", "600"), ("0.5", "0.5"), ('"+Inf"', "+Inf")]
+)
+def test_latency_threshold_keeps_the_bucket_label_text(
+    tmp_path: Path, threshold: str, le: str
+) -> None:
+    (slo,) = load_slos(write(tmp_path, LATENCY.replace("THRESHOLD", threshold)))
+    counters = slo.sli.counters
+    assert (
+        counters is not None and counters.counted == f'adviser_duration_seconds_bucket{{le="{le}"}}'
+    )
+
+
+def test_a_file_that_is_not_utf8_gets_a_located_error(tmp_path: Path) -> None:
+    path = tmp_path / "slos.yaml"
+    path.write_bytes(RATIO.replace("Requests", "Requ\xeates").encode("latin-1"))
+    [(location, message)] = problems(path)
+    assert location.startswith("line 5") and message.startswith("not UTF-8 text (byte 0xea)")
+
+
+@pytest.mark.parametrize(
+    ("duration", "seconds"),
+    [("4w", 28 * 86400), ("1w", 7 * 86400), ("672h", 28 * 86400), ("28d", 28 * 86400)],
+)
+def test_openslo_durations_accept_weeks(tmp_path: Path, duration: str, seconds: int) -> None:
+    (slo,) = load_slos(write(tmp_path, OPENSLO.replace("duration: 28d", f"duration: {duration}")))
+    assert slo.budget_period == seconds
+
+
+@pytest.mark.parametrize(
+    ("duration", "message"),
+    [
+        ("1M", "M (month, quarter, year) has no fixed length"),
+        ("4 weeks", "expected e.g. 28d or 4w"),
+    ],
+)
+def test_openslo_durations_without_a_fixed_length_are_refused(
+    tmp_path: Path, duration: str, message: str
+) -> None:
+    found = problems(write(tmp_path, OPENSLO.replace("duration: 28d", f"duration: {duration}")))
+    assert any(message in text for _, text in found), found

@@ -1,11 +1,15 @@
 """The whole weekly report against real servers: the backfilled Prometheus of conftest.py, Ceph
 as moto's S3 server (adviser documents in, the stored report out) and aiosmtpd for the mail."""
 
+import asyncio
 import csv
 import io
 import json
+import multiprocessing
 import re
 from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -14,7 +18,7 @@ import boto3
 import pytest
 
 from exporters.ceph import S3Settings
-from slo_reporter.job import ReportSettings, SendFailed, run_week
+from slo_reporter.job import ReportSettings, SendFailed, build, run_week
 from tests.slo_reporter.conftest import REPORT_WEEK as WEEK
 from tests.slo_reporter.smtp import PASSWORD, USER, Handler, self_signed, smtp_server
 
@@ -61,7 +65,7 @@ def test_report_stored_on_ceph_and_mailed_once(
     assert sorted(mail.recipients) == sorted(TO + CC)
     assert mail.envelope_from == "slo-report@example.org"
     message = mail.message
-    summary = "2 breached, 1 at risk, 2 invalid, 1 met"
+    summary = "2 breached, 1 at risk, 2 no data, 1 met"
     assert message["Subject"] == f"Thoth SLO report 2026-W47: {summary}"
     assert message["To"] == ", ".join(TO) and message["Cc"] == ", ".join(CC)
     assert_mime_structure(message, charts=2 * 3)  # latency and freshness: no data
@@ -70,7 +74,8 @@ def test_report_stored_on_ceph_and_mailed_once(
     rows = list(csv.DictReader(io.StringIO(stored(settings, "report.csv").decode())))
     assert len(rows) == 6 and rows[0]["status"] == "breached"
     document = json.loads(stored(settings, "report.json"))
-    assert document["summary"] == {"breached": 2, "at_risk": 1, "invalid": 2, "met": 1}
+    assert document["summary"] == {"breached": 2, "at_risk": 1, "invalid": 0, "no_data": 2,
+                                   "too_few_events": 0, "met": 1}  # fmt: skip
     requests = next(row for row in document["slos"] if row["slo"] == "user-api-requests")
     assert requests["sli"] == pytest.approx(0.95)
     assert json.loads(stored(settings, "sent.json"))["to"] == TO
@@ -133,6 +138,13 @@ def test_failed_send_is_retried_then_reported_and_the_report_kept(
         assert handler.refusals == ["554 5.7.1 rejected"] * 4  # permanent: tried once
     assert stored(settings, "report.html").startswith(b"<!DOCTYPE html>")
     assert settings.report_store().get(WEEK.label, "sent.json") is None
+    assert settings.report_store().get(WEEK.label, "sending.json") is None  # a later run may send
+    handler = Handler()
+    with smtp_server(handler) as port:
+        assert settings.mail is not None
+        mail = settings.mail.model_copy(update={"port": port})
+        assert run_week(settings.model_copy(update={"mail": mail}), WEEK, send_mail=True).sent
+    assert len(handler.received) == 1
 
 
 @pytest.mark.parametrize("security", ["starttls", "ssl"])
@@ -148,3 +160,97 @@ def test_tls_and_login(
         )  # fmt: skip
         assert run_week(settings, WEEK, send_mail=True).sent
     assert len(handler.received) == 1
+
+
+@dataclass
+class SlowHandler(Handler):
+    """An SMTP server that takes a while to accept a message, as real ones do: the window in
+    which racing runs used to find no sent marker yet."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        await asyncio.sleep(0.2)
+        return await super().handle_DATA(server, session, envelope)
+
+
+RUNS, TRIALS = 5, 3
+
+
+@pytest.mark.parametrize("store", ["local", "ceph"])
+def test_concurrent_sends_mail_exactly_once(
+    store: str,
+    prometheus: str,
+    ceph: tuple[S3Settings, list[dict[str, Any]]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """RUNS processes released together into the send step of the same week, TRIALS times: one
+    mail each time, and every other run says why it did not send."""
+    handler = SlowHandler()
+    with smtp_server(handler) as port:
+        settings = settings_for(prometheus, ceph[0], port)
+        report = build(settings, WEEK)  # once, from the real Prometheus; each run stores it
+        monkeypatch.setattr("slo_reporter.job.build", lambda settings, week: report)
+        for trial in range(TRIALS):
+            if store == "local":
+                folder = tmp_path / str(trial)
+                settings = settings.model_copy(update={"store": "local", "store_dir": folder})
+            else:
+                settings = settings_for(prometheus, ceph[0], port)  # no marker from the last trial
+            outcomes = race(settings, RUNS)
+            assert len(handler.received) == trial + 1, outcomes
+            assert sorted(outcomes)[-1] == "sent" and outcomes.count("sent") == 1, outcomes
+            assert all(o == "already sent; --force resends" or o.startswith("not sent: ")
+                       for o in outcomes if o != "sent"), outcomes  # fmt: skip
+            assert settings.report_store().get(WEEK.label, "sent.json") is not None
+
+
+def race(settings: ReportSettings, runs: int) -> list[str]:
+    """``run_week`` with sending in ``runs`` forked processes started at the same moment; what
+    each said about the mail."""
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(runs)
+    answers = context.Queue()
+
+    def one_run() -> None:
+        barrier.wait(timeout=30)
+        try:
+            answers.put(run_week(settings, WEEK, send_mail=True).mail)
+        except Exception as error:
+            answers.put(f"failed: {error!r}")
+
+    processes = [context.Process(target=one_run) for _ in range(runs)]
+    for process in processes:
+        process.start()
+    outcomes = [answers.get(timeout=60) for _ in processes]
+    for process in processes:
+        process.join(timeout=30)
+    return outcomes
+
+
+def test_a_live_claim_stops_a_send_an_expired_one_is_taken_over(
+    prometheus: str, ceph: tuple[S3Settings, list[dict[str, Any]]]
+) -> None:
+    handler = Handler()
+    with smtp_server(handler) as port:
+        settings = settings_for(prometheus, ceph[0], port)
+        store = settings.report_store()
+        now = datetime.now(UTC)
+
+        def claim(expires: datetime) -> None:
+            body = {"owner": "elsewhere/1/x", "claimed": now.isoformat(),
+                    "expires": expires.isoformat()}  # fmt: skip
+            store.put(WEEK.label, "sending.json", json.dumps(body).encode(), "application/json")
+
+        claim(now + timedelta(minutes=30))
+        held = run_week(settings, WEEK, send_mail=True)
+        assert not held.sent and held.sending_elsewhere.startswith("elsewhere/1/x has been sending")
+        assert handler.received == []
+        forced = run_week(settings, WEEK, send_mail=True, force=True)
+        assert forced.sent and len(handler.received) == 1
+        assert store.get(WEEK.label, "sending.json") is None  # released after the send
+
+        settings = settings_for(prometheus, ceph[0], port)
+        claim(now - timedelta(seconds=1))  # its sender died an hour ago
+        assert run_week(settings, WEEK, send_mail=True).sent
+        assert len(handler.received) == 2
+        assert store.get(WEEK.label, "sending.json") is None

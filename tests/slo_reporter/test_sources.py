@@ -1,12 +1,23 @@
 """SLO measurements from the real Prometheus of conftest.py; every expected number is worked
 out by hand from its synthetic history."""
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from bench.common import free_port
 from slo_reporter.definitions import SLO, load_slos
-from slo_reporter.sources import PrometheusSettings, PrometheusSource, Window
+from slo_reporter.sources import (
+    PrometheusError,
+    PrometheusSettings,
+    PrometheusSource,
+    Window,
+    refused_queries,
+)
 from tests.slo_reporter.conftest import DOWN, END, STEP, WEEK, WEEK_STEPS
 
 
@@ -68,3 +79,78 @@ def test_a_counter_that_never_appeared_counts_zero_not_no_data(prometheus: str) 
     assert week.events == pytest.approx(WEEK_STEPS * 100)
     history = source.history(slo, END, WEEK)
     assert set(history["error_ratio"]) == {0.0}
+
+
+def broken_slo(expr: str = "up{{{") -> SLO:
+    return SLO.model_validate({
+        "service": "user-api", "name": "broken", "description": "Invalid PromQL.",
+        "objective": 0.99, "sli": {"availability": {"expr": expr}},
+    })  # fmt: skip
+
+
+def test_invalid_promql_is_refused_with_prometheus_words(prometheus: str) -> None:
+    source = PrometheusSource(PrometheusSettings(url=prometheus))
+    with pytest.raises(PrometheusError) as caught:
+        source.measure(broken_slo(), Window(END, WEEK))
+    error = caught.value
+    assert (error.slo, error.refused) == ("user-api-broken", True)
+    assert error.query == "1 - (1 - avg (avg_over_time(up{{{[604800s])))"
+    assert error.message.startswith("Prometheus answered HTTP 400: ")
+    assert "parse error" in error.message
+    assert str(error).startswith("SLO user-api-broken, query `1 - (1 - avg")
+    with pytest.raises(PrometheusError, match=r"SLO user-api-broken, .*parse error"):
+        source.history(broken_slo(), END, WEEK)
+
+
+def test_unreachable_prometheus_names_the_slo_and_the_reason() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    source = PrometheusSource(PrometheusSettings(url=url, retries=0))
+    with pytest.raises(PrometheusError) as caught:
+        source.measure(broken_slo("up"), Window(END, WEEK))
+    assert (caught.value.slo, caught.value.refused) == ("user-api-broken", False)
+    assert (
+        caught.value.message == f"Prometheus at {url} unreachable: [Errno 111] Connection refused"
+    )
+    assert "\n" not in str(caught.value)
+
+
+@contextmanager
+def answering(status: int, body: bytes) -> Iterator[str]:
+    """An HTTP server answering every request with ``status`` and ``body``; yields its URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_http_500_is_reported_with_its_body() -> None:
+    with answering(500, b"<html>\n<b>internal error</b>\n</html>") as url:
+        source = PrometheusSource(PrometheusSettings(url=url, retries=0))
+        with pytest.raises(PrometheusError) as caught:
+            source.measure(broken_slo("up"), Window(END, WEEK))
+    assert caught.value.slo == "user-api-broken" and not caught.value.refused
+    assert (
+        caught.value.message == "Prometheus answered HTTP 500: <html> <b>internal error</b> </html>"
+    )
+
+
+def test_refused_queries_checks_each_slo_once_at_a_fixed_time(prometheus: str) -> None:
+    source = PrometheusSource(PrometheusSettings(url=prometheus))
+    refused = refused_queries(source, [*load_slos(), broken_slo()])
+    assert [error.slo for error in refused] == ["user-api-broken"]
+    assert source.queries == 2 * 3 + 1 + 1 + 1  # 2 ratio + 1 latency, availability, raw, broken

@@ -1,6 +1,9 @@
 """Bloat: the estimate against pgstattuple on tables with known dead fractions, and every
 relation the estimate cannot cover reported with its reason."""
 
+import uuid
+
+import psycopg
 import pytest
 from prometheus_client.metrics_core import Metric
 
@@ -80,3 +83,32 @@ async def test_missing_pgstattuple_is_reported_not_fatal(
     assert samples(families, "thoth_db_pgstattuple_available") == {("db",): 0}
     assert "CREATE EXTENSION pgstattuple" in caplog.text
     assert by_table(samples(families, "thoth_db_table_bloat_ratio"), "estimate") == {"t": 0.0}
+
+
+async def test_role_without_pgstattuple_rights_keeps_the_estimates(
+    health_database: MakeDatabase, caplog: pytest.LogCaptureFixture
+) -> None:
+    url = health_database("pgstattuple")
+    role = f"reader_{uuid.uuid4().hex[:8]}"
+    execute(
+        url,
+        "CREATE TABLE t (id int)",
+        "INSERT INTO t SELECT generate_series(1, 1000)",
+        "CREATE TABLE u (id int)",
+        "INSERT INTO u VALUES (1)",
+        "ANALYZE t, u",
+        "REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA public FROM PUBLIC",
+        f"CREATE ROLE {role} LOGIN",
+        f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role}",
+    )
+    reader = psycopg.conninfo.make_conninfo(url, user=role)
+    families = await run(reader, ExactRequest(frozenset(), 1 << 30))
+    assert set(by_table(samples(families, "thoth_db_table_bloat_ratio"), "estimate")) == {"t", "u"}
+    assert by_table(samples(families, "thoth_db_table_bloat_ratio"), "exact") == {}
+    assert samples(families, "thoth_db_bloat_exact_unavailable") == {
+        ("db", "public", "t", "permission_denied"): 1,
+        ("db", "public", "u", "permission_denied"): 1,
+    }
+    assert samples(families, "thoth_db_pgstattuple_available") == {("db",): 1}
+    [warning] = [r.getMessage() for r in caplog.records if "bloat_exact_skipped" in r.getMessage()]
+    assert "table=public.t reason=permission_denied" in warning
