@@ -110,11 +110,10 @@ class Scraper:
     service: "asyncio.Task[None]"
     answers: list[int] = field(default_factory=list)
 
-    async def start(self) -> bool:
-        """Wait for the first answer; False if the service stopped first."""
-        started = await self.until(lambda samples: bool(samples), 30)
+    async def start(self) -> None:
+        """Wait for the first answer (the scrapes before it do not count)."""
+        await self.until(lambda samples: bool(samples), 30)
         self.answers.clear()
-        return started is not None
 
     async def scrape(self) -> Samples:
         try:
