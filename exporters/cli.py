@@ -386,6 +386,7 @@ def _slo_report(args: argparse.Namespace) -> int:
     from slo_reporter.report import Week
     from slo_reporter.rules import RULES_FILE, render
     from slo_reporter.sources import PrometheusError, PrometheusSource, refused_queries
+    from slo_reporter.store import StoreUnavailable
 
     settings = _settings(ReportSettings, args)
     if "prometheus_url" in args:
@@ -449,6 +450,9 @@ def _slo_report(args: argparse.Namespace) -> int:
             continue
         except PrometheusError as error:  # the next weeks would fail the same way
             return _prometheus_failed(error)
+        except StoreUnavailable as error:  # so would they here
+            print(f"slo-report {week.label}: {error}", file=sys.stderr)
+            return 1
         partial += outcome.partial
         tqdm.write(f"{week.label}: stored {outcome.stored[0]} ({outcome.mail})")
     return 1 if failed else PARTIAL if partial else 0
