@@ -1,6 +1,8 @@
 """Where the database comes from: a given URL, or the embedded PostgreSQL of the ``pgserver``
 wheel started under a data folder (Unix socket only, so it never takes a TCP port)."""
 
+import asyncio
+import functools
 import logging
 import os
 import subprocess
@@ -10,7 +12,10 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from psycopg import waiting
+from psycopg.abc import RV, PQGen
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.rows import TupleRow
 from pydantic import AfterValidator, SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -113,8 +118,38 @@ def redact(url: str) -> str:
     return make_conninfo(**{key: parameters[key] for key in shown if key in parameters})
 
 
+class DeadlineConnection(psycopg.AsyncConnection[TupleRow]):
+    """A psycopg connection that is closed at once when a wait on the server is cancelled.
+
+    Our deadlines cancel the task; psycopg answers a cancellation by asking the server to
+    cancel the query and waiting up to 5s for that, then up to 5s more for the query to end,
+    so against a frozen server a 6s deadline took 16s. A deadline means the server stopped
+    answering: the connection is thrown away instead (its backend, if it ever wakes up, ends
+    the statement under its statement_timeout and sees the closed socket)."""
+
+    async def wait(
+        self,
+        gen: PQGen[RV],
+        interval: float = 0.1,  # psycopg's own
+        timeout: float | None = None,  # noqa: ASYNC109 (psycopg's signature)
+    ) -> RV:
+        try:
+            return await waiting.wait_async(
+                gen, self.pgconn.socket, interval=interval, timeout=timeout
+            )
+        except asyncio.CancelledError:
+            self.pgconn.finish()
+            raise
+
+
 def create_engine(url: str, pool_size: int, application_name: str) -> AsyncEngine:
-    """An async engine with pre-ping, bounded pool waits and a connect timeout."""
+    """An async engine with pre-ping, bounded pool waits, a connect timeout and connections
+    that a deadline throws away without a round trip to the server."""
+    parameters: dict[str, Any] = {
+        **connection_parameters(url),
+        "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+        "application_name": application_name,
+    }
     return create_async_engine(
         "postgresql+psycopg://",  # everything goes to psycopg as arguments, never in a URL
         pool_size=pool_size,
@@ -122,9 +157,5 @@ def create_engine(url: str, pool_size: int, application_name: str) -> AsyncEngin
         pool_pre_ping=True,
         pool_timeout=CONNECT_TIMEOUT_SECONDS,
         pool_recycle=3600,
-        connect_args={
-            **connection_parameters(url),
-            "connect_timeout": CONNECT_TIMEOUT_SECONDS,
-            "application_name": application_name,
-        },
+        async_creator=functools.partial(DeadlineConnection.connect, **parameters),
     )

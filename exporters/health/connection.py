@@ -6,7 +6,12 @@ from dataclasses import dataclass
 
 import psycopg
 
-from exporters.database import CONNECT_TIMEOUT_SECONDS, connection_parameters, psycopg_url
+from exporters.database import (
+    CONNECT_TIMEOUT_SECONDS,
+    DeadlineConnection,
+    connection_parameters,
+    psycopg_url,
+)
 
 
 @dataclass(frozen=True)
@@ -20,13 +25,14 @@ class Limits:
 @asynccontextmanager
 async def read_only(url: str, limits: Limits) -> AsyncIterator[psycopg.AsyncConnection[object]]:
     """An autocommit connection whose every statement is its own read-only transaction, so a
-    failed statement (a corrupted index, a timeout) never poisons the next one."""
+    failed statement (a corrupted index, a timeout) never poisons the next one; a task's
+    deadline throws it away at once."""
     options = (
         f"-c statement_timeout={int(limits.statement_timeout * 1000)} "
         f"-c lock_timeout={int(limits.lock_timeout * 1000)} "
         "-c default_transaction_read_only=on"
     )
-    conn = await psycopg.AsyncConnection.connect(
+    conn = await DeadlineConnection.connect(
         psycopg_url(url),
         autocommit=True,
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
