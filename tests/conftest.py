@@ -18,7 +18,8 @@ from thoth_monitoring.core.database import psycopg_url, with_database
 from thoth_monitoring.demo.debian_postgres import DebianPostgres, find_bin_dir
 from thoth_monitoring.exporters.knowledge_graph.seed import Dataset, build_dataset, seed
 
-E2E = Path(__file__).with_name("e2e")
+# The slow tiers by folder: the real binaries end to end, and the fault suite (bench/faults short).
+E2E = (Path(__file__).with_name("e2e"), Path(__file__).with_name("faults"))
 # A test using one of these reaches a real server (PostgreSQL, S3, Prometheus): integration tier.
 SERVERS = {"server_url", "make_database", "seeded_url", "debian_postgres", "s3_endpoint",
            "prometheus", "ceph", "own_server"}  # fmt: skip
@@ -29,10 +30,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """One tier marker per test: e2e (tests/e2e/, or marked: our processes and the real
-    binaries), integration (a real server through a fixture, or marked), else unit."""
+    """One tier marker per test: e2e (tests/e2e/ and tests/faults/, or marked: our processes and
+    the real binaries), integration (a real server through a fixture, or marked), else unit."""
     for item in items:
-        if item.path.is_relative_to(E2E) or item.get_closest_marker("e2e"):
+        if any(item.path.is_relative_to(folder) for folder in E2E) or item.get_closest_marker(
+            "e2e"
+        ):
             item.add_marker(pytest.mark.e2e)
         elif item.get_closest_marker("integration") or SERVERS & set(
             getattr(item, "fixturenames", ())

@@ -76,6 +76,18 @@ async def test_non_ascii_credentials_are_refused_with_401(stack: Stack, auth: st
         assert (await response.json()) == {"error": "missing or invalid credentials"}
 
 
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "br"])
+async def test_a_body_not_in_its_content_encoding_is_refused_with_400(
+    stack: Stack, encoding: str
+) -> None:
+    response = await stack.client.post(
+        "/alerts", data=GOOD,
+        headers={"Authorization": f"Bearer {TOKEN}", "Content-Encoding": encoding},
+    )  # fmt: skip
+    assert response.status in (400, 415), await response.text()
+    assert stack.github.open_issues() == []
+
+
 async def test_alert_without_alertname_becomes_an_issue_with_a_placeholder(stack: Stack) -> None:
     nameless = payload(group="nameless")
     nameless["commonLabels"].pop("alertname")  # the same dict as each alert's labels

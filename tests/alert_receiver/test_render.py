@@ -92,6 +92,12 @@ def test_escaped_text_is_inert_and_shows_as_written(text: str) -> None:
         ("data:text/html,<b>x</b>", "Prometheus: data:text/html,&lt;b&gt;x&lt;/b&gt;"),
         ("//evil.example/x", "Prometheus: //evil.example/x"),
         ("http://[", "Prometheus: http:\u2060//\\["),
+        ("https://github.com/thoth-station/x/issues/7",
+         "Prometheus: https:\u2060//github.com/thoth-station/x/issues/7"),
+        ("https://ghe.example/o/r/pull/7/files",
+         "Prometheus: https:\u2060//ghe.example/o/r/pull/7/files"),
+        ("https://github.com/o/r/blob/main/runbook.md#x",
+         "[Prometheus](https://github.com/o/r/blob/main/runbook.md#x)"),
     ],
 )  # fmt: skip
 def test_urls_are_links_only_when_http_and_cannot_leave_them(url: str, expected: str) -> None:

@@ -5,6 +5,7 @@ the standard HA pair: two unclustered Alertmanagers both sending every group, wh
 fails some writes before or after applying them."""
 
 import asyncio
+import contextlib
 import os
 import shutil
 import subprocess
@@ -50,6 +51,7 @@ class Target:
     async def stop(self) -> None:
         assert self.runner is not None
         await self.runner.cleanup()
+        self.runner = None
 
 
 @dataclass
@@ -80,32 +82,32 @@ async def wait_until(condition: Callable[[], bool], seconds: float, what: str) -
         await asyncio.sleep(0.25)
 
 
-@pytest.fixture
-async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
+@contextlib.asynccontextmanager
+async def alert_path(
+    tmp_path: Path, rule_file: Path, target: Target, alertmanagers: list[str], write_spacing: float
+) -> AsyncIterator[Stack]:
+    """Prometheus (evaluating ``rule_file``, scraping ``target``) → the named unclustered
+    Alertmanagers → the real ``alert-receiver`` command → a GitHub stand-in."""
     github = GitHubStandIn()
     github_runner = web.AppRunner(github.app())
     await github_runner.setup()
     github_port = free_port()
     await web.TCPSite(github_runner, "127.0.0.1", github_port).start()
-    target = Target(free_port())
     await target.start()
-    ports = {name: free_port() for name in ("receiver", "alertmanager", "prometheus")}
+    ports = {name: free_port() for name in ("receiver", *alertmanagers, "prometheus")}
     token_file = tmp_path / "webhook-token"
     token_file.write_text("e2e-secret\n")
     (tmp_path / "receiver.yaml").write_text(yaml.safe_dump({
         "listen": f"127.0.0.1:{ports['receiver']}", "default_repo": REPO,
         "github_url": f"http://127.0.0.1:{github_port}", "bearer_token_file": str(token_file),
-        "write_spacing": 0.1, "github_max_retries": 0, "data_dir": str(tmp_path / "receiver"),
+        "write_spacing": write_spacing, "github_max_retries": 0,
+        "data_dir": str(tmp_path / "receiver"),
     }))  # fmt: skip
-    rules = shortened_rules(
-        REPOSITORY / "thoth_monitoring" / "alerts" / "rules" / "stack.yaml", tmp_path, "3s"
-    )
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump({
         "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "rule_files": [str(rules)],
-        "alerting": {"alertmanagers": [
-            {"static_configs": [{"targets": [f"127.0.0.1:{ports['alertmanager']}"]}]}
-        ]},
+        "rule_files": [str(rule_file)],
+        "alerting": {"alertmanagers": [{"static_configs": [{"targets": [
+            f"127.0.0.1:{ports[name]}" for name in alertmanagers]}]}]},
         "scrape_configs": [{"job_name": "thoth-metrics-exporter",
                             "static_configs": [{"targets": [f"127.0.0.1:{target.port}"]}]}],
     }))  # fmt: skip
@@ -113,14 +115,15 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
         f"http://127.0.0.1:{ports['receiver']}/alerts", token_file, tmp_path / "alertmanager.yml",
         {"group_wait": "1s", "group_interval": "2s", "repeat_interval": "1h"},
     )  # fmt: skip
-    environment = {**os.environ, "GITHUB_TOKEN": github.token}
     log = (tmp_path / "processes.log").open("wb")
     processes = launch(
         [
-            ([COMMAND, "alert-receiver", "--config", str(tmp_path / "receiver.yaml")], environment),
-            ([binary("prometheus-alertmanager"), f"--config.file={am_config}",
-              f"--storage.path={tmp_path / 'am'}", "--cluster.listen-address=",
-              f"--web.listen-address=127.0.0.1:{ports['alertmanager']}"], None),
+            ([COMMAND, "alert-receiver", "--config", str(tmp_path / "receiver.yaml")],
+             {**os.environ, "GITHUB_TOKEN": github.token}),
+            *(([binary("prometheus-alertmanager"), f"--config.file={am_config}",
+                f"--storage.path={tmp_path / name}", "--cluster.listen-address=",
+                f"--web.listen-address=127.0.0.1:{ports[name]}"], None)
+              for name in alertmanagers),
             ([binary("prometheus"), f"--config.file={tmp_path / 'prometheus.yml'}",
               f"--storage.tsdb.path={tmp_path / 'prom'}",
               f"--web.listen-address=127.0.0.1:{ports['prometheus']}"], None),
@@ -128,17 +131,28 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
         log,
     )  # fmt: skip
     try:
-        for name, path in (("receiver", "/readyz"), ("alertmanager", "/-/ready"),
-                           ("prometheus", "/-/ready")):  # fmt: skip
+        ready = {"receiver": "/readyz", "prometheus": "/-/ready"}
+        for name in ports:
             await asyncio.to_thread(
-                wait_for_http, f"http://127.0.0.1:{ports[name]}{path}", 60, processes[0]
-            )
+                wait_for_http, f"http://127.0.0.1:{ports[name]}{ready.get(name, '/-/ready')}",
+                60, processes[0],
+            )  # fmt: skip
         yield Stack(github, target, processes, ports)
     finally:
         for process in processes:
             stop(process)
+        if target.runner is not None:
+            await target.stop()
         await github_runner.cleanup()
         log.close()
+
+
+@pytest.fixture
+async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
+    stack_rules = REPOSITORY / "thoth_monitoring" / "alerts" / "rules" / "stack.yaml"
+    rules = shortened_rules(stack_rules, tmp_path, "3s")
+    async with alert_path(tmp_path, rules, Target(free_port()), ["alertmanager"], 0.1) as stack:
+        yield stack
 
 
 async def test_target_down_opens_one_issue_and_recovery_closes_it(stack: Stack) -> None:
@@ -183,65 +197,10 @@ def faults_of(groups: int, value: int) -> str:
 @pytest.fixture
 async def ha_pair(tmp_path: Path) -> AsyncIterator[Stack]:
     """Prometheus → two unclustered Alertmanagers → one receiver."""
-    github = GitHubStandIn()
-    github_runner = web.AppRunner(github.app())
-    await github_runner.setup()
-    github_port = free_port()
-    await web.TCPSite(github_runner, "127.0.0.1", github_port).start()
-    target = Target(free_port(), faults_of(GROUPS, 0))
-    await target.start()
-    ports = {name: free_port() for name in ("receiver", "am0", "am1", "prometheus")}
-    token_file = tmp_path / "webhook-token"
-    token_file.write_text("e2e-secret\n")
-    (tmp_path / "receiver.yaml").write_text(yaml.safe_dump({
-        "listen": f"127.0.0.1:{ports['receiver']}", "default_repo": REPO,
-        "github_url": f"http://127.0.0.1:{github_port}", "bearer_token_file": str(token_file),
-        "write_spacing": 0.2, "github_max_retries": 0, "data_dir": str(tmp_path / "receiver"),
-    }))  # fmt: skip
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump(HA_RULES))
-    (tmp_path / "prometheus.yml").write_text(yaml.safe_dump({
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "rule_files": [str(tmp_path / "rules.yaml")],
-        "alerting": {"alertmanagers": [{"static_configs": [{"targets": [
-            f"127.0.0.1:{ports['am0']}", f"127.0.0.1:{ports['am1']}"]}]}]},
-        "scrape_configs": [{"job_name": "faults",
-                            "static_configs": [{"targets": [f"127.0.0.1:{target.port}"]}]}],
-    }))  # fmt: skip
-    am_config = alertmanager_config(
-        f"http://127.0.0.1:{ports['receiver']}/alerts", token_file, tmp_path / "alertmanager.yml",
-        {"group_wait": "1s", "group_interval": "2s", "repeat_interval": "1h"},
-    )  # fmt: skip
-    alertmanagers = [
-        ([binary("prometheus-alertmanager"), f"--config.file={am_config}",
-          f"--storage.path={tmp_path / name}", "--cluster.listen-address=",
-          f"--web.listen-address=127.0.0.1:{ports[name]}"], None)
-        for name in ("am0", "am1")
-    ]  # fmt: skip
-    log = (tmp_path / "processes.log").open("wb")
-    processes = launch(
-        [
-            ([COMMAND, "alert-receiver", "--config", str(tmp_path / "receiver.yaml")],
-             {**os.environ, "GITHUB_TOKEN": github.token}),
-            *alertmanagers,
-            ([binary("prometheus"), f"--config.file={tmp_path / 'prometheus.yml'}",
-              f"--storage.tsdb.path={tmp_path / 'prom'}",
-              f"--web.listen-address=127.0.0.1:{ports['prometheus']}"], None),
-        ],
-        log,
-    )  # fmt: skip
-    try:
-        for name, path in (("receiver", "/readyz"), ("am0", "/-/ready"), ("am1", "/-/ready"),
-                           ("prometheus", "/-/ready")):  # fmt: skip
-            await asyncio.to_thread(
-                wait_for_http, f"http://127.0.0.1:{ports[name]}{path}", 60, processes[0]
-            )
-        yield Stack(github, target, processes, ports)
-    finally:
-        for process in processes:
-            stop(process)
-        await target.stop()
-        await github_runner.cleanup()
-        log.close()
+    target = Target(free_port(), faults_of(GROUPS, 0))
+    async with alert_path(tmp_path, tmp_path / "rules.yaml", target, ["am0", "am1"], 0.2) as pair:
+        yield pair
 
 
 async def test_an_ha_pair_gets_one_issue_per_group_and_every_issue_closed(ha_pair: Stack) -> None:

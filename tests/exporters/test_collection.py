@@ -11,22 +11,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from tests.support.logs import logged
+from tests.support.metrics import build, metric_file
 from thoth_monitoring.core.database import embedded_url, psycopg_url, stop_embedded
-from thoth_monitoring.exporters.metrics.service import MetricsExporter, MetricsExporterSettings
-
-
-def metric_file(tmp_path: Path, body: str) -> Path:
-    path = tmp_path / "metrics.yaml"
-    path.write_text("metrics:\n" + body)
-    return path
-
-
-def build(url: str, metrics: Path, **options: object) -> MetricsExporter:
-    return MetricsExporter.build(
-        MetricsExporterSettings.model_validate(
-            {"database_url": url, "metrics": [metrics], "include_default_metrics": False, **options}
-        )
-    )
 
 
 async def eventually(condition: Callable[[], object], seconds: float = 20.0) -> None:

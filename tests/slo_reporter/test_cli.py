@@ -210,3 +210,26 @@ def test_check_config_refuses_a_file_without_slos(tmp_path: Path) -> None:
         result.stderr
         == f"{slos}: no SLOs defined (expected a `slos:` list or OpenSLO SLO documents)\n"
     )
+
+
+@pytest.mark.parametrize("store", ["ceph", "local"])
+def test_an_unavailable_report_store_is_one_line_and_exit_1(
+    prometheus: str, tmp_path: Path, store: str
+) -> None:
+    config: dict[str, Any] = {"prometheus": {"url": prometheus}}
+    if store == "ceph":
+        config |= {"store": "ceph", "ceph": {
+            "endpoint_url": f"http://127.0.0.1:{free_port()}", "bucket": "thoth",
+            "deployment": "ocp4-stage", "access_key_id": "k", "secret_access_key": "s",
+            "timeout": "2s"}}  # fmt: skip
+        where = "s3://thoth"
+    else:
+        (tmp_path / "store").write_text("a file where the store's folder should be")
+        config |= {"store_dir": str(tmp_path / "store")}
+        where = str(tmp_path / "store")
+    (tmp_path / "report.yaml").write_text(yaml.safe_dump(config))
+    result = run("slo-report", "--config", str(tmp_path / "report.yaml"), "--week", "2026-W47")
+    assert result.returncode == 1, result.stderr
+    said = [line for line in result.stderr.splitlines() if "event=" not in line]  # not logs
+    assert len(said) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert said[0].startswith(f"slo-report 2026-W47: report store {where} unavailable: ")

@@ -18,8 +18,8 @@ import boto3
 import pytest
 
 from tests.support.prometheus import REPORT_WEEK as WEEK
-from tests.support.smtp import PASSWORD, USER, Handler, self_signed, smtp_server
 from thoth_monitoring.core.s3 import S3Settings
+from thoth_monitoring.demo.smtp import PASSWORD, USER, Handler, self_signed, smtp_server
 from thoth_monitoring.slo_reporter.job import ReportSettings, SendFailed, build, run_week
 
 TO = ["sre@example.org", "team@example.org"]

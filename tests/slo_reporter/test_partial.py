@@ -8,8 +8,8 @@ import yaml
 
 from tests.support.cli import run
 from tests.support.prometheus import REPORT_WEEK as WEEK
-from tests.support.smtp import Handler, smtp_server
 from thoth_monitoring.demo.processes import free_port
+from thoth_monitoring.demo.smtp import Handler, smtp_server
 from thoth_monitoring.slo_reporter.job import ReporterMetrics
 
 

@@ -574,6 +574,8 @@ def make_app(settings: ReceiverSettings, receiver: Receiver) -> web.Application:
             return web.json_response(
                 {"error": f"payload larger than {settings.max_payload_bytes} bytes"}, status=413
             )
+        except web.RequestPayloadError as error:  # e.g. a Content-Encoding the body does not have
+            return web.json_response({"error": f"unreadable body: {error}"}, status=400)
         try:
             notification = parse_notification(raw)
         except PayloadError as error:

@@ -41,6 +41,9 @@ _NEWLINE = re.compile(r"\r\n?|[\x0b\x0c\x85\u2028\u2029]")
 _NOT_PRINTABLE_ASCII = re.compile(r"[^\n\x20-\x7e]")
 # Where GitHub would see a mention (@x, also e-mail addresses), an issue reference (#1, GH-1)
 # or an autolink (scheme://, www.): a word joiner goes in between.
+_GITHUB_REFERENCE = re.compile(
+    r"/+[^/]+/+[^/]+/+(issues|pull|pulls|discussions|commit|commits)(/|$)", re.IGNORECASE
+)
 _REFERENCE = re.compile(
     r"(?<=@)(?=[A-Za-z0-9])|(?<=#)(?=[0-9])|(?<=gh-)(?=[0-9])|(?<=:)(?=//)|(?<=www)(?=\.)",
     re.IGNORECASE,
@@ -100,13 +103,19 @@ def inert_block(text: str) -> Markup:
 
 def link(url: str, text: str) -> Markup:
     """``[text](url)`` when ``url`` is an http(s) URL, percent-encoded so that it cannot leave
-    its link; anything else is shown as inert text after ``text``."""
+    its link; anything else is shown as inert text after ``text``. So is a URL of a GitHub
+    issue, pull request, discussion or commit (on any host, GitHub Enterprise included): a link
+    to one puts a cross-reference on it."""
     url = url.strip()
     try:
         parts = urlsplit(url)
     except ValueError:  # e.g. an unclosed IPv6 bracket
         parts = urlsplit("")
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+    if (
+        parts.scheme.lower() not in ("http", "https")
+        or not parts.netloc
+        or _GITHUB_REFERENCE.match(parts.path)
+    ):
         return Markup(f"{text}: ") + inert(url)
     safe = parts._replace(
         netloc=quote(parts.netloc, safe=_URL_SAFE + "[]"),  # brackets: an IPv6 address

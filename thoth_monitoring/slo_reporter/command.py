@@ -87,6 +87,7 @@ def _slo_report(args: argparse.Namespace) -> int:
         PrometheusSource,
         refused_queries,
     )
+    from thoth_monitoring.slo_reporter.store import StoreUnavailable
 
     settings = configure(ReportSettings, args)
     if "prometheus_url" in args:
@@ -142,6 +143,9 @@ def _slo_report(args: argparse.Namespace) -> int:
             continue
         except PrometheusError as error:  # the next weeks would fail the same way
             return _prometheus_failed(error)
+        except StoreUnavailable as error:  # so would they here
+            print(f"slo-report {week.label}: {error}", file=sys.stderr)
+            return 1
         partial += outcome.partial
         tqdm.write(f"{week.label}: stored {outcome.stored[0]} ({outcome.mail})")
     return 1 if failed else PARTIAL if partial else 0

@@ -33,6 +33,19 @@ class SendInProgress(Exception):
     """Another run is sending this week's report."""
 
 
+class StoreUnavailable(Exception):
+    """The report store could not be read or written (S3 down, a folder not writable)."""
+
+
+@contextmanager
+def _reaching(location: str) -> Iterator[None]:
+    """An S3 or file system failure inside becomes one ``StoreUnavailable`` naming the store."""
+    try:
+        yield
+    except (BotoCoreError, ClientError, OSError) as error:
+        raise StoreUnavailable(f"report store {location} unavailable: {error}") from None
+
+
 class ReportStore(Protocol):
     def put(self, week: str, name: str, data: bytes, content_type: str) -> str:
         """Store one file of a week's report; returns where it went."""
@@ -54,8 +67,9 @@ class LocalStore:
 
     def put(self, week: str, name: str, data: bytes, content_type: str) -> str:
         target = self.folder / "slo-reports" / week / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        self.atomic_write(target, data)
+        with _reaching(str(self.folder)):
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.atomic_write(target, data)
         return str(target)
 
     @staticmethod
@@ -75,15 +89,18 @@ class LocalStore:
 
     def get(self, week: str, name: str) -> bytes | None:
         path = self.folder / "slo-reports" / week / name
-        return path.read_bytes() if path.exists() else None
+        with _reaching(str(self.folder)):
+            return path.read_bytes() if path.exists() else None
 
     @contextmanager
     def sending(self, week: str, force: bool = False) -> Iterator[None]:
         """An exclusive ``flock`` on the week's lock file. The kernel drops it when its holder
         dies, so it is never stale and ``force`` has nothing to override."""
         path = self.folder / "slo-reports" / week / ".send.lock"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a") as lock:
+        with _reaching(str(self.folder)):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            lock = path.open("a")
+        with lock:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -101,15 +118,21 @@ class S3Store:
 
     def put(self, week: str, name: str, data: bytes, content_type: str) -> str:
         key = self._key(week, name)
-        self.client.put_object(
-            Bucket=self.settings.bucket, Key=key, Body=data, ContentType=content_type
-        )
-        return f"s3://{self.settings.bucket}/{key}"
+        with _reaching(self.location):
+            self.client.put_object(
+                Bucket=self.settings.bucket, Key=key, Body=data, ContentType=content_type
+            )
+        return f"{self.location}/{key}"
 
     def get(self, week: str, name: str) -> bytes | None:
-        response = self._object(self._key(week, name))
-        body: bytes | None = None if response is None else response["Body"].read()
+        with _reaching(self.location):
+            response = self._object(self._key(week, name))
+            body: bytes | None = None if response is None else response["Body"].read()
         return body
+
+    @property
+    def location(self) -> str:
+        return f"s3://{self.settings.bucket}"
 
     def _object(self, key: str) -> Any:
         """boto3's ``get_object`` answer (``Body``, ``ETag``), or None when there is none."""
@@ -127,7 +150,8 @@ class S3Store:
         one by overwriting exactly the version it read (``If-Match``). ``force`` overwrites any
         claim. The claim is deleted when the send is over, whether it succeeded or not."""
         key = self._key(week, SEND_CLAIM)
-        etag = self._claim(key, force)
+        with _reaching(self.location):
+            etag = self._claim(key, force)
         try:
             yield
         finally:
