@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 
+import pytest
 import yaml
 
 from tests.support.postgres import MakeDatabase
@@ -39,6 +40,7 @@ def test_promtool_check_rules_is_clean() -> None:
     assert "WARNING" not in result.stdout + result.stderr
 
 
+@pytest.mark.e2e  # promtool evaluates every rule test
 def test_promtool_rule_tests_pass() -> None:
     result = run("promtool", "test", "rules", *map(str, TEST_FILES))
     assert result.returncode == 0, result.stdout + result.stderr

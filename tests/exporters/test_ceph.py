@@ -68,6 +68,7 @@ def test_counts_documents_not_objects(settings: DocumentCountSettings) -> None:
     assert counter.counts() == {"adviser": 5, "solver": 5, "security-indicators": 1}
 
 
+@pytest.mark.e2e  # 1,600 objects into a real S3 server
 def test_refresh_lists_only_new_documents_and_recount_catches_deletions(
     settings: DocumentCountSettings,
 ) -> None:

@@ -22,7 +22,7 @@ from thoth_monitoring.exporters.health.service import GraphExporter, GraphExport
 from thoth_monitoring.exporters.metrics import collection
 from thoth_monitoring.exporters.metrics.service import MetricsExporter
 
-pytestmark = pytest.mark.integration  # a Debian cluster of its own
+pytestmark = pytest.mark.e2e  # a Debian cluster of its own, frozen
 
 TIMEOUT = 0.5
 GRACE = 0.5

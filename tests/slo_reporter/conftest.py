@@ -24,7 +24,7 @@ from thoth_monitoring.exporters.knowledge_graph.documents import (
 from thoth_monitoring.exporters.knowledge_graph.seed import build_dataset
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # read-only: one Prometheus serves every module
 def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with serve_history(tmp_path_factory.mktemp("prometheus"), history()) as url:
         yield url

@@ -54,6 +54,7 @@ def test_bad_options_exit_2_saying_what_is_wrong(arguments: list[str], message: 
     assert message in result.stderr
 
 
+@pytest.mark.e2e  # Chromium
 def test_output_renders_a_standalone_page_that_chromium_shows(
     prometheus: str, ceph: tuple[S3Settings, list[dict[str, Any]]], tmp_path: Path
 ) -> None:
