@@ -12,18 +12,15 @@ Run with ``python -m bench.bloat`` (``make bench`` runs it). Results: bench/resu
 
 import argparse
 import asyncio
-import shutil
 import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import psycopg
 
 from bench.common import print_table, write_result
 from thoth_monitoring.core.database import Limits, read_only
-from thoth_monitoring.demo.debian_postgres import DebianPostgres, find_bin_dir
+from thoth_monitoring.demo.debian_postgres import DebianPostgres, debian_cluster
 from thoth_monitoring.exporters.health.bloat import Estimate, estimate, exact_bloat, relations
 
 LIMITS = Limits(statement_timeout=3600, lock_timeout=60)
@@ -51,20 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=20_000, help="rows per accuracy table")
     parser.add_argument("--tables", type=int, default=2_000, help="tables in the timing database")
     args = parser.parse_args(argv)
-    bin_dir = find_bin_dir()
-    if bin_dir is None:
-        raise SystemExit("Debian's PostgreSQL is missing: run .ci/system-deps")
-    root = Path(tempfile.mkdtemp(prefix="thoth-bench-bloat-"))
-    server = DebianPostgres(bin_dir, root)
-    server.start()
-    try:
+    with debian_cluster() as server:
         result = {
             "accuracy": accuracy(create_database(server, "accuracy"), args.rows),
             "timing": timing(create_database(server, "timing"), args.tables),
         }
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
     report(result)
     print(f"\nwritten to {write_result('bloat', result)}")
     return 0

@@ -8,15 +8,19 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from bench.faults import Row, Size
-from thoth_monitoring.demo.processes import free_port, start_prometheus, stop, wait_for_http
+from thoth_monitoring.demo.processes import (
+    answering,
+    free_port,
+    start_prometheus,
+    stop,
+    wait_for_http,
+)
 from thoth_monitoring.demo.smtp import Handler, smtp_server
 
 COMMAND = str(Path(sys.executable).with_name("thoth-monitoring"))
@@ -92,31 +96,6 @@ def empty_prometheus() -> Iterator[str]:
             yield f"http://127.0.0.1:{port}"
         finally:
             stop(process)
-
-
-@contextlib.contextmanager
-def answering(status: int, body: bytes, content_type: str) -> Iterator[str]:
-    """An HTTP server answering every GET with the same thing."""
-
-    class Fixed(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Fixed)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @contextlib.contextmanager

@@ -1,16 +1,12 @@
 """SLO measurements from the real Prometheus of conftest.py; every expected number is worked
 out by hand from its synthetic history."""
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from tests.support.prometheus import DOWN, END, STEP, WEEK, WEEK_STEPS
-from thoth_monitoring.demo.processes import free_port
+from thoth_monitoring.demo.processes import answering, free_port
 from thoth_monitoring.slo_reporter.definitions import SLO, load_slos
 from thoth_monitoring.slo_reporter.sources import (
     PrometheusError,
@@ -112,30 +108,6 @@ def test_unreachable_prometheus_names_the_slo_and_the_reason() -> None:
         caught.value.message == f"Prometheus at {url} unreachable: [Errno 111] Connection refused"
     )
     assert "\n" not in str(caught.value)
-
-
-@contextmanager
-def answering(status: int, body: bytes) -> Iterator[str]:
-    """An HTTP server answering every request with ``status`` and ``body``; yields its URL."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_http_500_is_reported_with_its_body() -> None:

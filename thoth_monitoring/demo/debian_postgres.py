@@ -71,7 +71,8 @@ class DebianPostgres:
 
 @contextmanager
 def debian_cluster() -> Iterator[DebianPostgres]:
-    """A fresh cluster of Debian's PostgreSQL, dedicated to one scenario."""
+    """A fresh cluster of Debian's PostgreSQL for one run (a benchmark, a fault scenario), with a
+    small ``fault_table`` in its ``postgres`` database; removed afterwards."""
     bin_dir = find_bin_dir()
     if bin_dir is None:
         raise RuntimeError("Debian's PostgreSQL is missing: run .ci/system-deps")

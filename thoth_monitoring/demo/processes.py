@@ -1,10 +1,14 @@
 """Child processes and local ports, for the demo (and the tests and benchmarks that start the
 real binaries the same way)."""
 
+import contextlib
 import socket
 import subprocess
+import threading
 import time
 import urllib.request
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -72,3 +76,27 @@ def start_prometheus(binary: str, config: Path, data: Path, port: int) -> "subpr
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+@contextlib.contextmanager
+def answering(status: int, body: bytes, content_type: str = "text/plain") -> Iterator[str]:
+    """A local HTTP server answering every GET with ``status`` and ``body``; yields its URL."""
+
+    class Fixed(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Fixed)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
