@@ -52,9 +52,6 @@ class Window:
         """The window as a PromQL duration (whole seconds)."""
         return f"{int(self.seconds)}s"
 
-    def earlier(self, seconds: float) -> "Window":
-        return Window(self.end - timedelta(seconds=seconds), self.seconds)
-
 
 class PrometheusError(Exception):
     """A query Prometheus did not answer: unreachable, failing, or refusing the query
