@@ -31,7 +31,7 @@ import yaml
 from aiohttp import web
 
 from bench.common import free_port, percentile, print_table, stop, wait_for_http, write_result
-from thoth_monitoring.alert_receiver.github import GitHubClient
+from thoth_monitoring.alert_receiver.github import GitHubIssues
 from thoth_monitoring.alert_receiver.receiver import (
     Receiver,
     ReceiverMetrics,
@@ -77,7 +77,7 @@ async def run(groups: int, alerts: int, resolved: int, spacing: float) -> dict[s
         store = GroupStore(Path(folder) / "state.sqlite3")
         await store.open(time.time())
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-            tracker = GitHubClient(
+            tracker = GitHubIssues(
                 session, f"http://127.0.0.1:{github_port}", github.token, write_spacing=spacing
             )
             receiver = Receiver(settings, tracker, Renderer(), ReceiverMetrics(), store)

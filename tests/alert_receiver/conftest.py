@@ -12,7 +12,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from tests.support.alerts import REPO, TOKEN, Stack
-from thoth_monitoring.alert_receiver.github import GitHubClient
+from thoth_monitoring.alert_receiver.github import GitHubIssues
 from thoth_monitoring.alert_receiver.receiver import (
     Receiver,
     ReceiverMetrics,
@@ -32,7 +32,7 @@ async def idle_stack(tmp_path: Path) -> AsyncIterator[Stack]:
         settings = ReceiverSettings(default_repo=REPO, bearer_token=TOKEN, write_spacing=0,
                                     basic_username="am", basic_password="pw",
                                     data_dir=tmp_path)  # fmt: skip
-        tracker = GitHubClient(
+        tracker = GitHubIssues(
             session, str(server.make_url("")), github.token, write_spacing=0, max_retries=1,
             timeout=1, sleep=lambda _: asyncio.sleep(0),
         )  # fmt: skip

@@ -18,7 +18,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from tests.support.alerts import REPO, TOKEN, Stack, payload, until
-from thoth_monitoring.alert_receiver.github import GitHubClient, RateLimited
+from thoth_monitoring.alert_receiver.github import GitHubIssues, RateLimited
 from thoth_monitoring.alert_receiver.payload import Notification
 from thoth_monitoring.alert_receiver.render import Renderer, inert
 from thoth_monitoring.demo.github_standin import Fault
@@ -257,7 +257,7 @@ async def test_a_rate_limit_answer_says_until_when() -> None:
     app = web.Application()
     app.router.add_post("/repos/o/r/issues", answer)
     async with TestServer(app) as server, aiohttp.ClientSession() as session:
-        client = GitHubClient(session, str(server.make_url("")), "t", write_spacing=0)
+        client = GitHubIssues(session, str(server.make_url("")), "t", write_spacing=0)
         started = time.time()
         with pytest.raises(RateLimited) as raised:
             await client.create_issue("o/r", "t", "b", [])

@@ -35,8 +35,8 @@ from pydantic import Field, SecretStr, model_validator
 from thoth_monitoring.alert_receiver.command import DEFAULT_LISTEN
 from thoth_monitoring.alert_receiver.github import (
     Comment,
-    GitHubClient,
     GitHubError,
+    GitHubIssues,
     Issue,
     IssueTracker,
     RateLimited,
@@ -628,7 +628,7 @@ def build_tracker(
         if client.rate_limit_remaining is not None:
             metrics.rate_limit_remaining.set(client.rate_limit_remaining)
 
-    client = GitHubClient(
+    client = GitHubIssues(
         session, settings.github_url, settings.github_token_value(),
         write_spacing=settings.write_spacing, max_retries=settings.github_max_retries,
         observe=observe,

@@ -1,0 +1,305 @@
+"""What repo-metrics knows about each repository, and where it keeps it.
+
+Per repository three JSON documents, each with a format version:
+``<root>/repo-metrics/<owner>/<repo>/pull_requests.json``, ``issues.json`` and ``state.json``
+(where the listings stopped and their ETags). The root is a local folder or a Ceph/S3 prefix.
+Every document is replaced whole and atomically (a local file by rename, an S3 object by one
+PUT), the records before the state that points past them, so a run killed at any moment leaves
+a store the next run resumes from. A document that cannot be read back is reported with its key,
+kept beside the store as ``<key>.corrupt``, and its repository collected again from GitHub.
+"""
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from thoth_monitoring.core.s3 import S3Settings, make_client
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+FOLDER = "repo-metrics"
+R = TypeVar("R", "PullRequest", "Issue")
+
+
+@dataclass
+class PullRequest:
+    number: int
+    title: str
+    author: str
+    author_is_bot: bool
+    labels: list[str]
+    state: str
+    created_at: str
+    updated_at: str
+    closed_at: str | None = None
+    merged_at: str | None = None
+    first_review_at: str | None = None  # the first review by someone else, not a bot
+    reviews_checked_at: str | None = None  # updated_at of the version whose reviews were read
+
+    @property
+    def reviews_known(self) -> bool:
+        """Whether asking for the reviews again could change anything: never once a review is
+        known, nor after they were read for this version or once it was closed."""
+        return (
+            self.first_review_at is not None
+            or (self.reviews_checked_at or "") >= self.updated_at
+            or (
+                self.state == "closed"
+                and (self.reviews_checked_at or "") >= (self.closed_at or "~")
+            )
+        )
+
+
+@dataclass
+class Issue:
+    number: int
+    title: str
+    author: str
+    author_is_bot: bool
+    state: str
+    created_at: str
+    updated_at: str
+    closed_at: str | None = None
+    comments: int = 0
+    first_response_at: str | None = None  # first comment by someone else, not a bot
+    comments_checked_at: str | None = None
+
+    @property
+    def comments_known(self) -> bool:
+        return (
+            self.first_response_at is not None
+            or self.comments == 0
+            or (self.comments_checked_at or "") >= self.updated_at
+        )
+
+
+@dataclass
+class State:
+    """Where the listings stopped (the newest ``updated_at`` processed) and the ETag of each
+    listing's first page, which makes the next run's request conditional."""
+
+    issues_mark: str = ""
+    issues_etag: str | None = None
+    pulls_mark: str = ""
+    pulls_etag: str | None = None
+    first_seen: str = ""  # when repo-metrics first collected the repository
+    gone: int | None = None  # 404 or 451 while the repository is not reachable
+    gone_since: str | None = None
+
+
+@dataclass
+class Knowledge:
+    """Everything stored about one repository."""
+
+    repository: str
+    pull_requests: dict[int, PullRequest] = field(default_factory=dict)
+    issues: dict[int, Issue] = field(default_factory=dict)
+    state: State = field(default_factory=State)
+
+
+class Backend(Protocol):
+    def read(self, key: str) -> bytes | None: ...
+
+    def write(self, key: str, data: bytes) -> None: ...
+
+    def set_aside(self, key: str) -> str: ...
+
+    def repositories(self) -> list[str]: ...
+
+    def describe(self) -> str: ...
+
+
+class KnowledgeStore:
+    """Loads and saves ``Knowledge`` through a backend (local folder or S3)."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.corrupt: list[str] = []  # keys found unreadable by this process
+
+    def load(self, repository: str) -> Knowledge:
+        knowledge = Knowledge(repository)
+        pulls = self._document(repository, "pull_requests")
+        issues = self._document(repository, "issues")
+        state = self._document(repository, "state")
+        if pulls is not None and issues is not None and state is not None:
+            knowledge.pull_requests = _records(PullRequest, pulls.get("pull_requests"))
+            knowledge.issues = _records(Issue, issues.get("issues"))
+            knowledge.state = _record(State, state.get("state") or {})
+        else:  # something was unreadable or absent: keep what was read, list everything again
+            if pulls is not None:
+                knowledge.pull_requests = _records(PullRequest, pulls.get("pull_requests"))
+            if issues is not None:
+                knowledge.issues = _records(Issue, issues.get("issues"))
+            if state is not None:
+                knowledge.state.first_seen = str((state.get("state") or {}).get("first_seen", ""))
+        return knowledge
+
+    def save_records(self, knowledge: Knowledge) -> None:
+        pulls = {str(n): asdict(r) for n, r in sorted(knowledge.pull_requests.items())}
+        issues = {str(n): asdict(r) for n, r in sorted(knowledge.issues.items())}
+        self._put(knowledge.repository, "pull_requests", {"pull_requests": pulls})
+        self._put(knowledge.repository, "issues", {"issues": issues})
+
+    def save(self, knowledge: Knowledge) -> None:
+        """Records first, then the state that points past them."""
+        self.save_records(knowledge)
+        self._put(knowledge.repository, "state", {"state": asdict(knowledge.state)})
+
+    def repositories(self) -> list[str]:
+        return self.backend.repositories()
+
+    def _put(self, repository: str, name: str, content: dict[str, Any]) -> None:
+        document = {"format": FORMAT, "repository": repository} | content
+        data = json.dumps(document, indent=1, sort_keys=True).encode()
+        self.backend.write(_key(repository, name), data)
+
+    def _document(self, repository: str, name: str) -> dict[str, Any] | None:
+        key = _key(repository, name)
+        raw = self.backend.read(key)
+        if raw is None:
+            return None
+        try:
+            document = json.loads(raw)
+            if not isinstance(document, dict):
+                raise ValueError("not a JSON object")
+            if document.get("format") != FORMAT:
+                raise ValueError(f"format {document.get('format')!r}, expected {FORMAT}")
+            if document.get("repository") != repository:
+                raise ValueError(f"holds {document.get('repository')!r}")
+            _records(PullRequest, document.get("pull_requests"))
+            _records(Issue, document.get("issues"))
+            _record(State, document.get("state") or {})
+        except (ValueError, TypeError, KeyError) as error:
+            kept = self.backend.set_aside(key)
+            self.corrupt.append(key)
+            log.error(
+                "store_document_corrupt",
+                extra={"key": key, "error": str(error), "kept_as": kept, "action": "recollect"},
+            )
+            return None
+        return document
+
+
+def _key(repository: str, name: str) -> str:
+    return f"{FOLDER}/{repository}/{name}.json"
+
+
+def _records(kind: type[R], data: Any) -> dict[int, R]:
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ValueError("records: expected a JSON object")
+    return {int(number): _record(kind, record) for number, record in data.items()}
+
+
+T = TypeVar("T")
+
+
+def _record(kind: type[T], data: Any) -> T:
+    """A dataclass from its stored fields; unknown or missing fields are an error."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{kind.__name__}: expected a JSON object")
+    known = {f.name for f in fields(kind)}  # type: ignore[arg-type]
+    unknown = set(data) - known
+    if unknown:
+        raise ValueError(f"{kind.__name__}: unknown fields {sorted(unknown)}")
+    return kind(**data)
+
+
+class LocalBackend:
+    """A folder: each document written to a temporary file, synced, then renamed over."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def read(self, key: str) -> bytes | None:
+        try:
+            return (self.root / key).read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def write(self, key: str, data: bytes) -> None:
+        path = self.root / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        try:
+            with os.fdopen(handle, "wb") as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    def set_aside(self, key: str) -> str:
+        kept = f"{key}.corrupt"
+        os.replace(self.root / key, self.root / kept)
+        return kept
+
+    def repositories(self) -> list[str]:
+        folder = self.root / FOLDER
+        return sorted(
+            f"{path.parent.parent.name}/{path.parent.name}"
+            for path in folder.glob("*/*/state.json")
+        )
+
+    def describe(self) -> str:
+        return str(self.root.resolve())
+
+
+class S3Backend:
+    """A Ceph/S3 prefix (``<prefix>/<deployment>/repo-metrics/…``); a PUT replaces an object
+    atomically."""
+
+    def __init__(self, settings: S3Settings) -> None:
+        self.settings = settings
+        self.client: S3Client = make_client(settings)
+        self.prefix = settings.folder("")
+
+    def read(self, key: str) -> bytes | None:
+        try:
+            answer = self.client.get_object(Bucket=self.settings.bucket, Key=self.prefix + key)
+        except self.client.exceptions.NoSuchKey:
+            return None
+        body: bytes = answer["Body"].read()
+        return body
+
+    def write(self, key: str, data: bytes) -> None:
+        self.client.put_object(
+            Bucket=self.settings.bucket,
+            Key=self.prefix + key,
+            Body=data,
+            ContentType="application/json",
+        )
+
+    def set_aside(self, key: str) -> str:
+        kept = f"{key}.corrupt"
+        bucket = self.settings.bucket
+        source = {"Bucket": bucket, "Key": self.prefix + key}
+        self.client.copy_object(Bucket=bucket, Key=self.prefix + kept, CopySource=source)  # type: ignore[arg-type]
+        self.client.delete_object(Bucket=bucket, Key=self.prefix + key)
+        return kept
+
+    def repositories(self) -> list[str]:
+        from thoth_monitoring.core.s3 import list_pages
+
+        folder = f"{self.prefix}{FOLDER}/"
+        names = []
+        for page in list_pages(self.client, self.settings.bucket, folder):
+            for item in page:
+                parts = item["Key"][len(folder) :].split("/")
+                if len(parts) == 3 and parts[2] == "state.json":
+                    names.append(f"{parts[0]}/{parts[1]}")
+        return sorted(names)
+
+    def describe(self) -> str:
+        return f"s3://{self.settings.bucket}/{self.prefix}{FOLDER}/"
