@@ -17,9 +17,19 @@ from thoth_monitoring.demo import command as demo
 from thoth_monitoring.exporters.health import command as graph_exporter
 from thoth_monitoring.exporters.knowledge_graph import command as db
 from thoth_monitoring.exporters.metrics import command as metrics_exporter
+from thoth_monitoring.repo_metrics import command as repo_metrics
 from thoth_monitoring.slo_reporter import command as slo_report
 
-COMPONENTS = (db, metrics_exporter, graph_exporter, alert_receiver, slo_report, dashboards, demo)
+COMPONENTS = (
+    db,
+    metrics_exporter,
+    graph_exporter,
+    alert_receiver,
+    repo_metrics,
+    slo_report,
+    dashboards,
+    demo,
+)
 
 Handler = Callable[[argparse.Namespace], int]
 

@@ -72,14 +72,21 @@ class Collector:
         self.clock = clock
         self.save_every = save_every
 
-    async def collect(self, github: GitHubClient, repository: str) -> Outcome:
-        knowledge = await asyncio.to_thread(self.store.load, repository)
+    async def collect(
+        self, github: GitHubClient, repository: str, knowledge: Knowledge | None = None
+    ) -> tuple[Outcome, Knowledge]:
+        """Bring ``repository``'s knowledge (read from the store unless given) up to date."""
+        if knowledge is None:
+            knowledge = await asyncio.to_thread(self.store.load, repository)
+        return await self._collect(github, knowledge), knowledge
+
+    async def _collect(self, github: GitHubClient, knowledge: Knowledge) -> Outcome:
         state = knowledge.state
         state.first_seen = state.first_seen or self.clock()
-        run = _Run(self, github, knowledge)
         try:
-            outcome = await run.collect()
+            outcome = await _Run(self, github, knowledge).collect()
         except GitHubError as error:
+            repository = knowledge.repository
             if error.status not in GONE_STATUSES:
                 log.error(
                     "repository_failed", extra={"repository": repository, "error": str(error)}
@@ -95,7 +102,7 @@ class Collector:
                 await asyncio.to_thread(self.store.save, knowledge)
             return Outcome.GONE
         if state.gone is not None:
-            log.info("repository_back", extra={"repository": repository})
+            log.info("repository_back", extra={"repository": knowledge.repository})
             state.gone = state.gone_since = None
             outcome = Outcome.CHANGED
         if outcome is Outcome.CHANGED:
