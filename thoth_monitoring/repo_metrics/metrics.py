@@ -82,7 +82,7 @@ def indicator_families(
             "Repositories in the knowledge store, by state (collected; gone: GitHub answers "
             "404 or 451, the data is kept).",
             ["state"],
-            sorted(Counter("gone" if k.state.gone else "collected" for k in knowledge).items()),
+            sorted(Counter(("gone" if k.state.gone else "collected",) for k in knowledge).items()),
         ),
     ]
     if installations is not None:
