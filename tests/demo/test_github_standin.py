@@ -354,3 +354,12 @@ def test_test_data_refuses_naive_times_and_issues_where_a_pull_is_needed(
     github.add_issue(REPO, "bug", "alice", T0)
     with pytest.raises(ValueError, match="is an issue, not a pull request"):
         github.merge(REPO, 1, T0)
+
+
+@pytest.mark.parametrize(("body", "status"), [(b"{not json", 400), (b"[]", 400), (b"{}", 422)])
+async def test_malformed_writes_get_4xx_and_write_nothing(
+    github: GitHubStandIn, client: TestClient[Any, Any], body: bytes, status: int
+) -> None:
+    async with client.post(f"/repos/{REPO}/issues", data=body, headers=AUTH) as response:
+        assert response.status == status and "message" in await response.json()
+    assert github.issues.get(REPO, []) == []
