@@ -176,6 +176,8 @@ async def test_reviews_and_comments_oldest_first_with_users(
     assert comment["user"]["login"] == "thoth-monitoring[bot]" and comment["body"] == "hi"
     assert comment["user"]["type"] == "Bot" and comment["created_at"] == comment["updated_at"]
     assert github.comments == {(REPO, 1): ["hi"]}
+    github.add_issue(REPO, "an issue", "alice", T0)
+    assert await _get(client, f"/repos/{REPO}/pulls/2/reviews") == (404, {"message": "Not Found"})
     with pytest.raises(ValueError, match="review state 'LGTM'"):
         github.review(REPO, 1, "bob", T0, state="LGTM")
 

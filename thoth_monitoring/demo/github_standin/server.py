@@ -262,8 +262,10 @@ class GitHubStandIn(Records):
 
     async def list_reviews(self, request: web.Request) -> web.Response:
         repo = self._repo(request)
-        number = self._record(request, repo)["number"]
-        return _page_of(request, self.reviews.get((repo, number), []))
+        pull = self._record(request, repo)
+        if "pull_request" not in pull:  # an issue's number: GitHub has no such pull request
+            raise Refused(404, "Not Found")
+        return _page_of(request, self.reviews.get((repo, pull["number"]), []))
 
     async def list_comments(self, request: web.Request) -> web.Response:
         repo = self._repo(request)
