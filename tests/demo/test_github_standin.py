@@ -176,6 +176,8 @@ async def test_reviews_and_comments_oldest_first_with_users(
     assert comment["user"]["login"] == "thoth-monitoring[bot]" and comment["body"] == "hi"
     assert comment["user"]["type"] == "Bot" and comment["created_at"] == comment["updated_at"]
     assert github.comments == {(REPO, 1): ["hi"]}
+    github.add_issue(REPO, "an issue", "alice", T0)
+    assert await _get(client, f"/repos/{REPO}/pulls/2/reviews") == (404, {"message": "Not Found"})
     with pytest.raises(ValueError, match="review state 'LGTM'"):
         github.review(REPO, 1, "bob", T0, state="LGTM")
 
@@ -354,3 +356,12 @@ def test_test_data_refuses_naive_times_and_issues_where_a_pull_is_needed(
     github.add_issue(REPO, "bug", "alice", T0)
     with pytest.raises(ValueError, match="is an issue, not a pull request"):
         github.merge(REPO, 1, T0)
+
+
+@pytest.mark.parametrize(("body", "status"), [(b"{not json", 400), (b"[]", 400), (b"{}", 422)])
+async def test_malformed_writes_get_4xx_and_write_nothing(
+    github: GitHubStandIn, client: TestClient[Any, Any], body: bytes, status: int
+) -> None:
+    async with client.post(f"/repos/{REPO}/issues", data=body, headers=AUTH) as response:
+        assert response.status == status and "message" in await response.json()
+    assert github.issues.get(REPO, []) == []

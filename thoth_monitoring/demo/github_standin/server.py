@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from aiohttp import web
 
@@ -261,8 +262,10 @@ class GitHubStandIn(Records):
 
     async def list_reviews(self, request: web.Request) -> web.Response:
         repo = self._repo(request)
-        number = self._record(request, repo)["number"]
-        return _page_of(request, self.reviews.get((repo, number), []))
+        pull = self._record(request, repo)
+        if "pull_request" not in pull:  # an issue's number: GitHub has no such pull request
+            raise Refused(404, "Not Found")
+        return _page_of(request, self.reviews.get((repo, pull["number"]), []))
 
     async def list_comments(self, request: web.Request) -> web.Response:
         repo = self._repo(request)
@@ -271,14 +274,14 @@ class GitHubStandIn(Records):
 
     async def create_issue(self, request: web.Request) -> web.Response:
         repo = self._repo(request)
-        data = await request.json()
+        data = await _json_body(request, "title")
         issue = self._new(repo, data["title"], data.get("body", ""), data.get("labels", []),
                           self.token_user, author_type="Bot")  # fmt: skip
         return web.json_response(issue_view(issue), status=201)
 
     async def update_issue(self, request: web.Request) -> web.Response:
         issue = self._record(request, self._repo(request))
-        data = await request.json()
+        data = await _json_body(request)
         for name in ("title", "body", "state_reason"):
             if name in data:
                 issue[name] = data[name]
@@ -293,7 +296,7 @@ class GitHubStandIn(Records):
     async def create_comment(self, request: web.Request) -> web.Response:
         repo = self._repo(request)
         number = self._record(request, repo)["number"]
-        body = (await request.json())["body"]
+        body = (await _json_body(request, "body"))["body"]
         comment = self.comment_on(repo, number, self.token_user, self._now(), body, "Bot")
         return web.json_response(comment, status=201)
 
@@ -365,6 +368,20 @@ class GitHubStandIn(Records):
 
 def _installation(installation_id: int, login: str) -> web.Response:
     return web.json_response({"id": installation_id, "account": {"login": login}})
+
+
+async def _json_body(request: web.Request, *required: str) -> dict[str, Any]:
+    """The request's JSON object; GitHub's 400 or 422 when it is not one or lacks a field."""
+    try:
+        data = await request.json()
+    except ValueError:
+        raise Refused(400, "Problems parsing JSON") from None
+    if not isinstance(data, dict):
+        raise Refused(400, "Problems parsing JSON: expected an object")
+    missing = [name for name in required if not isinstance(data.get(name), str)]
+    if missing:
+        raise Refused(422, f"Invalid request: {', '.join(missing)} is missing or not a string")
+    return data
 
 
 def _choice(request: web.Request, name: str, allowed: tuple[str, ...]) -> str:
