@@ -9,13 +9,17 @@ a store the next run resumes from. A document that cannot be read back is report
 kept beside the store as ``<key>.corrupt``, and its repository collected again from GitHub.
 """
 
+import contextlib
 import json
 import logging
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from thoth_monitoring.core.s3 import S3Settings, make_client
 
@@ -105,6 +109,11 @@ class Knowledge:
     state: State = field(default_factory=State)
 
 
+class StoreUnavailable(Exception):
+    """The store could not be read or written (a full disk, S3 down); nothing was lost, the
+    repository is collected again next time."""
+
+
 class Backend(Protocol):
     def read(self, key: str) -> bytes | None: ...
 
@@ -154,16 +163,20 @@ class KnowledgeStore:
         self._put(knowledge.repository, "state", {"state": asdict(knowledge.state)})
 
     def repositories(self) -> list[str]:
-        return self.backend.repositories()
+        with _unavailable(FOLDER):
+            return self.backend.repositories()
 
     def _put(self, repository: str, name: str, content: dict[str, Any]) -> None:
         document = {"format": FORMAT, "repository": repository} | content
         data = json.dumps(document, indent=1, sort_keys=True).encode()
-        self.backend.write(_key(repository, name), data)
+        key = _key(repository, name)
+        with _unavailable(key):
+            self.backend.write(key, data)
 
     def _document(self, repository: str, name: str) -> dict[str, Any] | None:
         key = _key(repository, name)
-        raw = self.backend.read(key)
+        with _unavailable(key):
+            raw = self.backend.read(key)
         if raw is None:
             return None
         try:
@@ -178,7 +191,8 @@ class KnowledgeStore:
             _records(Issue, document.get("issues"))
             _record(State, document.get("state") or {})
         except (ValueError, TypeError, KeyError) as error:
-            kept = self.backend.set_aside(key)
+            with _unavailable(key):
+                kept = self.backend.set_aside(key)
             self.corrupt.append(key)
             log.error(
                 "store_document_corrupt",
@@ -186,6 +200,14 @@ class KnowledgeStore:
             )
             return None
         return document
+
+
+@contextlib.contextmanager
+def _unavailable(key: str) -> Iterator[None]:
+    try:
+        yield
+    except (OSError, BotoCoreError, ClientError) as error:
+        raise StoreUnavailable(f"{key}: {error}") from error
 
 
 def _key(repository: str, name: str) -> str:
@@ -263,7 +285,7 @@ class S3Backend:
     def __init__(self, settings: S3Settings) -> None:
         self.settings = settings
         self.client: S3Client = make_client(settings)
-        self.prefix = settings.folder("")
+        self.prefix = settings.folder(FOLDER).removesuffix(f"{FOLDER}/")  # keys name the folder
 
     def read(self, key: str) -> bytes | None:
         try:

@@ -42,6 +42,7 @@ from thoth_monitoring.repo_metrics.knowledge import (
     KnowledgeStore,
     LocalBackend,
     S3Backend,
+    StoreUnavailable,
 )
 from thoth_monitoring.repo_metrics.metrics import indicator_families
 from thoth_monitoring.repo_metrics.repositories import (
@@ -276,18 +277,17 @@ class RepoMetrics:
             async with limit:
                 try:
                     github = await clients.for_repository(repository)
-                except GitHubError as error:
-                    log.error(
-                        "repository_failed",
-                        extra={"repository": repository.slug, "error": str(error)},
-                    )
-                    outcome = Outcome.FAILED
-                else:
                     known = self.knowledge.get(repository.slug)
                     outcome, knowledge = await self.collector.collect(
                         github, repository.slug, known
                     )
                     self.knowledge[repository.slug] = knowledge
+                except (GitHubError, StoreUnavailable) as error:
+                    log.error(
+                        "repository_failed",
+                        extra={"repository": repository.slug, "error": str(error)},
+                    )
+                    outcome = Outcome.FAILED
             self.health.outcomes[outcome.value] += 1
             done += 1
             if time.monotonic() - last_report > 5 or done == len(repositories):
@@ -301,9 +301,12 @@ class RepoMetrics:
     def _refresh(self) -> None:
         """The indicators rebuilt from every repository known (in the store: gone ones and
         those no longer listed too)."""
-        for name in self.store.repositories():
-            if name not in self.knowledge:
-                self.knowledge[name] = self.store.load(name)
+        try:
+            for name in self.store.repositories():
+                if name not in self.knowledge:
+                    self.knowledge[name] = self.store.load(name)
+        except StoreUnavailable as error:
+            log.error("store_unavailable", extra={"error": str(error)})
         self.families = indicator_families(
             list(self.knowledge.values()),
             self.kebechet,
@@ -404,7 +407,7 @@ async def serve(settings: RepoMetricsSettings) -> None:
     async def collect() -> None:
         try:
             await metrics.run()
-        except (GitHubError, OSError, aiohttp.ClientError) as error:
+        except (GitHubError, OSError, aiohttp.ClientError, StoreUnavailable) as error:
             log.error("collection_failed", extra={"error": str(error)})
         collected.set()
 
