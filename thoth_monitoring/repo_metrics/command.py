@@ -13,7 +13,7 @@ from thoth_monitoring.core.settings import (
     usage_error,
 )
 
-DEFAULT_LISTEN = "0.0.0.0:9704"
+DEFAULT_LISTEN = "0.0.0.0:9707"
 
 
 def register(commands: Any) -> None:
