@@ -108,6 +108,16 @@ def test_every_command_validates_its_configuration(installed: Installed, empty: 
         ("alert-receiver", "--config", "receiver.yaml", "--check-config"): "configuration is valid",
         ("alert-receiver", "render", "payload.json"): "| alertname | ThothDatabaseUnreachable |",
         ("slo-report", "--check-config"): "configuration is valid: 5 SLOs",
+        (
+            "repo-metrics",
+            "--repository",
+            "thoth-station/adviser",
+            "--store",
+            "store",
+            "--github-token-file",
+            "github-token",
+            "--check-config",
+        ): f"configuration is valid: token authentication, knowledge in {empty / 'store'}",
     }
     for args, expected in checks.items():
         result = installed.run(empty, *args)
