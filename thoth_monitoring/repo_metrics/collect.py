@@ -169,19 +169,8 @@ class _Run:
         return _Listing(items=items, etag=first_etag, newest=newest)
 
     def _issue(self, item: dict[str, Any]) -> None:
-        user = item.get("user")
         record = parsed(
-            lambda: Issue(
-                number=int(item["number"]),
-                title=str(item.get("title") or ""),
-                author=_login(user),
-                author_is_bot=self.collector.bots(user),
-                state=str(item["state"]),
-                created_at=str(item["created_at"]),
-                updated_at=_updated(item),
-                closed_at=item.get("closed_at"),
-                comments=int(item.get("comments") or 0),
-            )
+            lambda: Issue(**self._shared(item), comments=int(item.get("comments") or 0))
         )
         known = self.knowledge.issues.get(record.number)
         if known is not None:
@@ -190,18 +179,10 @@ class _Run:
         self.knowledge.issues[record.number] = record
 
     def _pull_request(self, item: dict[str, Any]) -> None:
-        user = item.get("user")
         record = parsed(
             lambda: PullRequest(
-                number=int(item["number"]),
-                title=str(item.get("title") or ""),
-                author=_login(user),
-                author_is_bot=self.collector.bots(user),
+                **self._shared(item),
                 labels=sorted(str(label["name"]) for label in item.get("labels") or ()),
-                state=str(item["state"]),
-                created_at=str(item["created_at"]),
-                updated_at=_updated(item),
-                closed_at=item.get("closed_at"),
                 merged_at=item.get("merged_at"),
             )
         )
@@ -211,29 +192,50 @@ class _Run:
             record.reviews_checked_at = known.reviews_checked_at
         self.knowledge.pull_requests[record.number] = record
 
+    def _shared(self, item: dict[str, Any]) -> dict[str, Any]:
+        """The fields issues and pull requests have alike."""
+        user = item.get("user")
+        return {
+            "number": int(item["number"]),
+            "title": str(item.get("title") or ""),
+            "author": _login(user),
+            "author_is_bot": self.collector.bots(user),
+            "state": str(item["state"]),
+            "created_at": str(item["created_at"]),
+            "updated_at": _updated(item),
+            "closed_at": item.get("closed_at"),
+        }
+
     async def _first_review(self, pull: PullRequest) -> None:
         url = f"{self.base}/pulls/{pull.number}/reviews"
-        reviews = await self.github.list_all(url, "list_reviews")
-        times = [
-            str(review["submitted_at"])
-            for review in reviews
-            if review.get("submitted_at") and self._someone_else(review.get("user"), pull.author)
-        ]
-        pull.first_review_at = min(times, default=None)
+        pull.first_review_at = await self._earliest(
+            url, "list_reviews", "submitted_at", pull.author
+        )
         pull.reviews_checked_at = pull.updated_at
         await self._fetched()
 
     async def _first_response(self, issue: Issue) -> None:
         url = f"{self.base}/issues/{issue.number}/comments"
-        comments = await self.github.list_all(url, "list_comments")
-        times = [
-            str(comment["created_at"])
-            for comment in comments
-            if self._someone_else(comment.get("user"), issue.author)
-        ]
-        issue.first_response_at = min(times, default=None)
+        issue.first_response_at = await self._earliest(
+            url, "list_comments", "created_at", issue.author
+        )
         issue.comments_checked_at = issue.updated_at
         await self._fetched()
+
+    async def _earliest(self, url: str, operation: str, time_field: str, author: str) -> str | None:
+        """The earliest review or comment of a listing by someone else, not a bot (a pending
+        review has no time yet)."""
+        items = await self.github.list_all(url, operation)
+        return min(
+            (
+                str(item[time_field])
+                for item in items
+                if isinstance(item, dict)
+                and item.get(time_field)
+                and self._someone_else(item.get("user"), author)
+            ),
+            default=None,
+        )
 
     def _someone_else(self, user: dict[str, Any] | None, author: str) -> bool:
         """Whether a review or comment counts as a response: not the author's, not a bot's."""
