@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.repo_metrics.conftest import KEBECHET, UPDATE, at
-from thoth_monitoring.cli import main
+from tests.support.cli import run
 from thoth_monitoring.demo.github_standin import GitHubStandIn
 from thoth_monitoring.repo_metrics.service import RepoMetrics, RepoMetricsSettings
 
@@ -166,27 +166,26 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         ("repositories: [a/b]\ns3: {bucket: b}\n", "config.yaml: s3.endpoint_url: Field required"),
     ],
 )  # fmt: skip
-def test_bad_configuration_is_located(
-    in_tmp: Path, capsys: pytest.CaptureFixture[str], config: str, expected: str
-) -> None:
+def test_bad_configuration_is_located(in_tmp: Path, config: str, expected: str) -> None:
     (in_tmp / "config.yaml").write_text(config)
     (in_tmp / "key.pem").write_text("-----BEGIN NOTHING-----\n")
-    assert main(["repo-metrics", "--config", "config.yaml", "--check-config"]) == 2
-    assert expected in capsys.readouterr().err
+    result = run("repo-metrics", "--config", "config.yaml", "--check-config")
+    assert result.returncode == 2
+    assert expected in result.stderr
 
 
-def test_check_config_says_what_it_will_do(
-    in_tmp: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    assert main(["repo-metrics", "--repository", "a/b", "--store", "s", "--check-config"]) == 0
-    assert capsys.readouterr().out == (
+def test_check_config_says_what_it_will_do(in_tmp: Path) -> None:
+    result = run("repo-metrics", "--repository", "a/b", "--store", "s", "--check-config")
+    assert result.returncode == 0
+    assert result.stdout == (
         f"configuration is valid: token authentication, knowledge in {in_tmp / 's'}\n"
     )
 
 
 def test_without_a_token_it_says_where_to_give_one(
-    in_tmp: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    in_tmp: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("GITHUB_TOKEN")
-    assert main(["repo-metrics", "--repository", "a/b", "--once"]) == 2
-    assert "github_token: not set: give GITHUB_TOKEN" in capsys.readouterr().err
+    result = run("repo-metrics", "--repository", "a/b", "--once")
+    assert result.returncode == 2
+    assert "github_token: not set: give GITHUB_TOKEN" in result.stderr
