@@ -22,6 +22,7 @@ from thoth_monitoring.core.service import Service
 from thoth_monitoring.core.settings import CommandSettings
 from thoth_monitoring.slo_reporter.command import DEFAULT_LISTEN
 from thoth_monitoring.slo_reporter.definitions import DEFAULT_SLOS, load_slos
+from thoth_monitoring.slo_reporter.kebechet import KebechetSettings
 from thoth_monitoring.slo_reporter.mail import MailSettings, build_message, send
 from thoth_monitoring.slo_reporter.render import (
     render_csv,
@@ -30,7 +31,13 @@ from thoth_monitoring.slo_reporter.render import (
     render_text,
     subject,
 )
-from thoth_monitoring.slo_reporter.report import Report, Week, adviser_section, build_report
+from thoth_monitoring.slo_reporter.report import (
+    Report,
+    Week,
+    adviser_section,
+    build_report,
+    kebechet_section,
+)
 from thoth_monitoring.slo_reporter.sources import PrometheusSettings, PrometheusSource
 from thoth_monitoring.slo_reporter.store import (
     SENT_MARKER,
@@ -49,6 +56,7 @@ class ReportSettings(CommandSettings):
     slos: Path = DEFAULT_SLOS
     prometheus: PrometheusSettings = PrometheusSettings()
     ceph: S3Settings | None = None
+    kebechet: KebechetSettings | None = None  # without it, no Kebechet section
     store: Literal["local", "ceph"] = "local"
     store_dir: Path = Path(".")
     mail: MailSettings | None = None
@@ -74,6 +82,14 @@ class ReportSettings(CommandSettings):
             raise ValueError(f"schedule {self.schedule!r}: {error}") from None
         if self.store == "ceph" and self.ceph is None:
             raise ValueError("store: ceph needs a ceph section")
+        kebechet = self.kebechet
+        if (
+            kebechet is not None
+            and kebechet.store is None
+            and kebechet.s3 is None
+            and self.ceph is None
+        ):
+            raise ValueError("kebechet: needs store (a folder), s3, or the report's ceph section")
         return self
 
     def report_store(self) -> ReportStore:
@@ -115,7 +131,14 @@ class SendFailed(Exception):
 def build(settings: ReportSettings, week: Week) -> Report:
     source = PrometheusSource(settings.prometheus)
     adviser = None if settings.ceph is None else adviser_section(settings.ceph, week)
-    return build_report(load_slos(settings.slos), source, week, adviser, datetime.now(UTC))
+    kebechet = (
+        None
+        if settings.kebechet is None
+        else kebechet_section(settings.kebechet, settings.ceph, week)
+    )
+    return build_report(
+        load_slos(settings.slos), source, week, adviser, datetime.now(UTC), kebechet
+    )
 
 
 def write_html(settings: ReportSettings, week: Week, output: Path) -> Report:
