@@ -1,6 +1,7 @@
 """The report's Kebechet delivery section, from a knowledge store written here by hand: every
 number below is worked out in the comments, not by the indicators."""
 
+import csv
 import json
 import re
 import uuid
@@ -23,7 +24,7 @@ from thoth_monitoring.repo_metrics.knowledge import (
     S3Backend,
     State,
 )
-from thoth_monitoring.slo_reporter.job import ReportSettings, build
+from thoth_monitoring.slo_reporter.job import ReportSettings, build, run_week
 from thoth_monitoring.slo_reporter.render import render_html, render_json, render_text
 from thoth_monitoring.slo_reporter.report import Report
 from thoth_monitoring.slo_reporter.sources import PrometheusSettings
@@ -237,3 +238,21 @@ def test_the_kebechet_section_is_validated_with_located_errors(
     with pytest.raises(ConfigError) as caught:
         validate(ReportSettings, {"kebechet": kebechet}, "report.yaml")
     assert str(caught.value) == f"report.yaml: {problem}"
+
+
+def test_the_weekly_dataset_holds_the_kebechet_table(prometheus: str, tmp_path: Path) -> None:
+    fill(LocalBackend(tmp_path / "knowledge"))
+    settings = ReportSettings(prometheus=PrometheusSettings(url=prometheus), store_dir=tmp_path,
+                              kebechet={"store": str(tmp_path / "knowledge")})  # fmt: skip
+    outcome = run_week(settings, WEEK, send_mail=False)
+    assert [Path(path).name for path in outcome.stored] == [
+        "report.html", "report.txt", "report.csv", "report.json", "kebechet.csv",
+    ]  # fmt: skip
+    rows = list(csv.DictReader(Path(outcome.stored[-1]).read_text().splitlines()))
+    assert [row["manager"] for row in rows] == ["update", "version", "unknown", "total"]
+    update = rows[0]
+    assert (update["opened"], update["previous_opened"], update["change_opened"]) == ("3", "3", "0")
+    assert (update["merged"], update["rejected"], update["median_merge_seconds"]) == (
+        "2", "1", "172800.0",
+    )  # fmt: skip
+    assert rows[-1]["delivery_ratio"] == "0.75" and rows[-1]["previous_delivery_ratio"] == "0.5"

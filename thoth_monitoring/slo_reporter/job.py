@@ -28,6 +28,7 @@ from thoth_monitoring.slo_reporter.render import (
     render_csv,
     render_html,
     render_json,
+    render_kebechet_csv,
     render_text,
     subject,
 )
@@ -150,21 +151,24 @@ def write_html(settings: ReportSettings, week: Week, output: Path) -> Report:
 
 
 def run_week(settings: ReportSettings, week: Week, send_mail: bool, force: bool = False) -> Outcome:
-    """Build, store (HTML, CSV, JSON) and, if asked, send once: a ``sent.json`` marker beside the
-    stored report stops a second send unless ``force``, and the store's send lock makes check,
-    send and marker one step, so of runs racing exactly one sends. A failed send raises
-    ``SendFailed`` after the report is stored."""
+    """Build, store (HTML, text, CSV, JSON; the Kebechet table as ``kebechet.csv``) and, if
+    asked, send once: a ``sent.json`` marker beside the stored report stops a second send unless
+    ``force``, and the store's send lock makes check, send and marker one step, so of runs racing
+    exactly one sends. A failed send raises ``SendFailed`` after the report is stored."""
     if send_mail and settings.mail is None:
         raise ValueError("sending needs a mail section in the configuration")
     report = build(settings, week)
     store = settings.report_store()
     text = render_text(report, settings.grafana_url)
-    files = (
+    files = [
         ("report.html", render_html(report, settings.grafana_url, "inline"), "text/html"),
         ("report.txt", text, "text/plain"),
         ("report.csv", render_csv(report), "text/csv"),
         ("report.json", render_json(report), "application/json"),
-    )
+    ]
+    kebechet = render_kebechet_csv(report)
+    if kebechet is not None:
+        files.append(("kebechet.csv", kebechet, "text/csv"))
     stored = [store.put(week.label, name, body.encode(), kind) for name, body, kind in files]
     if not send_mail:
         return Outcome(week.label, stored, False, subject(report), partial=report.partial)

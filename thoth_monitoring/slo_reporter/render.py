@@ -229,6 +229,14 @@ def render_csv(report: Report) -> str:
     return report.slos.to_csv(index=False)
 
 
+def render_kebechet_csv(report: Report) -> str | None:
+    """The Kebechet section's table (one row per manager, then the totals; this week's numbers,
+    ``previous_…`` and ``change_…``); None without the section's numbers."""
+    if not isinstance(report.kebechet, KebechetSection):
+        return None
+    return pd.DataFrame(report.kebechet.managers).to_csv(index=False)
+
+
 def render_json(report: Report) -> str:
     context = _context(report, None)
     document = {
