@@ -25,7 +25,7 @@ from thoth_monitoring.repo_metrics.knowledge import (
     State,
 )
 from thoth_monitoring.slo_reporter.job import ReportSettings, build, run_week
-from thoth_monitoring.slo_reporter.render import render_html, render_json, render_text
+from thoth_monitoring.slo_reporter.render import elapsed, render_html, render_json, render_text
 from thoth_monitoring.slo_reporter.report import Report
 from thoth_monitoring.slo_reporter.sources import PrometheusSettings
 
@@ -256,3 +256,9 @@ def test_the_weekly_dataset_holds_the_kebechet_table(prometheus: str, tmp_path: 
         "2", "1", "172800.0",
     )  # fmt: skip
     assert rows[-1]["delivery_ratio"] == "0.75" and rows[-1]["previous_delivery_ratio"] == "0.5"
+
+
+def test_times_to_merge_are_in_human_units() -> None:
+    assert [elapsed(s) for s in (None, 2400, 5400, 21600, 2 * 86400 - 1, 172800, 216000)] == [
+        "n/a", "40 min", "1.5 h", "6 h", "48 h", "2 d", "2.5 d",
+    ]  # fmt: skip
