@@ -22,15 +22,23 @@ from thoth_monitoring.core.service import Service
 from thoth_monitoring.core.settings import CommandSettings
 from thoth_monitoring.slo_reporter.command import DEFAULT_LISTEN
 from thoth_monitoring.slo_reporter.definitions import DEFAULT_SLOS, load_slos
+from thoth_monitoring.slo_reporter.kebechet import KebechetSettings
 from thoth_monitoring.slo_reporter.mail import MailSettings, build_message, send
 from thoth_monitoring.slo_reporter.render import (
     render_csv,
     render_html,
     render_json,
+    render_kebechet_csv,
     render_text,
     subject,
 )
-from thoth_monitoring.slo_reporter.report import Report, Week, adviser_section, build_report
+from thoth_monitoring.slo_reporter.report import (
+    Report,
+    Week,
+    adviser_section,
+    build_report,
+    kebechet_section,
+)
 from thoth_monitoring.slo_reporter.sources import PrometheusSettings, PrometheusSource
 from thoth_monitoring.slo_reporter.store import (
     SENT_MARKER,
@@ -49,6 +57,7 @@ class ReportSettings(CommandSettings):
     slos: Path = DEFAULT_SLOS
     prometheus: PrometheusSettings = PrometheusSettings()
     ceph: S3Settings | None = None
+    kebechet: KebechetSettings | None = None  # without it, no Kebechet section
     store: Literal["local", "ceph"] = "local"
     store_dir: Path = Path(".")
     mail: MailSettings | None = None
@@ -74,6 +83,14 @@ class ReportSettings(CommandSettings):
             raise ValueError(f"schedule {self.schedule!r}: {error}") from None
         if self.store == "ceph" and self.ceph is None:
             raise ValueError("store: ceph needs a ceph section")
+        kebechet = self.kebechet
+        if (
+            kebechet is not None
+            and kebechet.store is None
+            and kebechet.s3 is None
+            and self.ceph is None
+        ):
+            raise ValueError("kebechet: needs store (a folder), s3, or the report's ceph section")
         return self
 
     def report_store(self) -> ReportStore:
@@ -115,7 +132,14 @@ class SendFailed(Exception):
 def build(settings: ReportSettings, week: Week) -> Report:
     source = PrometheusSource(settings.prometheus)
     adviser = None if settings.ceph is None else adviser_section(settings.ceph, week)
-    return build_report(load_slos(settings.slos), source, week, adviser, datetime.now(UTC))
+    kebechet = (
+        None
+        if settings.kebechet is None
+        else kebechet_section(settings.kebechet, settings.ceph, week)
+    )
+    return build_report(
+        load_slos(settings.slos), source, week, adviser, datetime.now(UTC), kebechet
+    )
 
 
 def write_html(settings: ReportSettings, week: Week, output: Path) -> Report:
@@ -127,21 +151,24 @@ def write_html(settings: ReportSettings, week: Week, output: Path) -> Report:
 
 
 def run_week(settings: ReportSettings, week: Week, send_mail: bool, force: bool = False) -> Outcome:
-    """Build, store (HTML, CSV, JSON) and, if asked, send once: a ``sent.json`` marker beside the
-    stored report stops a second send unless ``force``, and the store's send lock makes check,
-    send and marker one step, so of runs racing exactly one sends. A failed send raises
-    ``SendFailed`` after the report is stored."""
+    """Build, store (HTML, text, CSV, JSON; the Kebechet table as ``kebechet.csv``) and, if
+    asked, send once: a ``sent.json`` marker beside the stored report stops a second send unless
+    ``force``, and the store's send lock makes check, send and marker one step, so of runs racing
+    exactly one sends. A failed send raises ``SendFailed`` after the report is stored."""
     if send_mail and settings.mail is None:
         raise ValueError("sending needs a mail section in the configuration")
     report = build(settings, week)
     store = settings.report_store()
     text = render_text(report, settings.grafana_url)
-    files = (
+    files = [
         ("report.html", render_html(report, settings.grafana_url, "inline"), "text/html"),
         ("report.txt", text, "text/plain"),
         ("report.csv", render_csv(report), "text/csv"),
         ("report.json", render_json(report), "application/json"),
-    )
+    ]
+    kebechet = render_kebechet_csv(report)
+    if kebechet is not None:
+        files.append(("kebechet.csv", kebechet, "text/csv"))
     stored = [store.put(week.label, name, body.encode(), kind) for name, body, kind in files]
     if not send_mail:
         return Outcome(week.label, stored, False, subject(report), partial=report.partial)

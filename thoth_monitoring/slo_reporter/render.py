@@ -2,12 +2,15 @@
 
 HTML is rendered by jinja2 (autoescape, StrictUndefined) with a single ``<style>`` block that
 css-inline moves into ``style`` attributes, since many mail clients drop ``<style>``. Charts are
-``cid:`` references for the e-mail and ``data:`` URIs for the stand-alone file.
+``cid:`` references for the e-mail and ``data:`` URIs for the stand-alone file. Text from
+GitHub (pull request titles) goes through ``inert``: shown as written, but no mail client or
+chat it is pasted into makes a link or a mention of it.
 """
 
 import base64
 import json
 import math
+from dataclasses import asdict
 from typing import Any, Literal
 from urllib.parse import urlencode
 
@@ -15,6 +18,7 @@ import css_inline
 import jinja2
 import pandas as pd
 
+from thoth_monitoring.alert_receiver.render import plain as inert
 from thoth_monitoring.core.resources import package_file
 from thoth_monitoring.slo_reporter.adviser import (
     AdviserRuns,
@@ -23,6 +27,7 @@ from thoth_monitoring.slo_reporter.adviser import (
     top_errors,
 )
 from thoth_monitoring.slo_reporter.compute import STATUS_ORDER, Status
+from thoth_monitoring.slo_reporter.kebechet import KebechetSection
 from thoth_monitoring.slo_reporter.report import Report, Unavailable
 
 TEMPLATES = package_file(__package__, "templates")
@@ -88,6 +93,17 @@ def hours(seconds: float) -> str:
     return days(seconds) if seconds % 86400 == 0 else f"{seconds / 3600:g} h"
 
 
+def elapsed(seconds: Any) -> str:
+    """A time to merge in the unit a reader thinks in: ``40 min``, ``6 h``, ``2.5 d``."""
+    if _missing(seconds):
+        return "n/a"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 2 * 86400:
+        return f"{seconds / 3600:.1f}".removesuffix(".0") + " h"
+    return f"{seconds / 86400:.1f}".removesuffix(".0") + " d"
+
+
 def budget_lines(row: dict[str, Any]) -> list[str]:
     """The error budget of one SLO row in words, the same in the HTML and the text part:
     what is left of the period's allowance, in time and (for event SLIs) failures; how much of
@@ -123,7 +139,8 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     environment.filters.update(percent=percent, points=points, relative=relative, number=number,
-                               times=times, duration=duration, days=days, hours=hours)  # fmt: skip
+                               times=times, duration=duration, days=days, hours=hours,
+                               elapsed=elapsed, inert=inert)  # fmt: skip
     environment.globals.update(STATUS_TEXT=STATUS_TEXT, STATUS_COLOUR=STATUS_COLOUR,
                                STATUS_ORDER=list(STATUS_ORDER), missing=_missing,
                                budget_lines=budget_lines)  # fmt: skip
@@ -152,7 +169,17 @@ def _context(report: Report, grafana_url: str | None) -> dict[str, Any]:
         if grafana_url
         else None,
         "adviser": _adviser(report.adviser),
+        "kebechet": _kebechet(report.kebechet),
     }
+
+
+def _kebechet(section: KebechetSection | Unavailable | None) -> dict[str, Any] | None:
+    """The Kebechet section; ``unavailable`` holds the reason when the store failed."""
+    if section is None:
+        return None
+    if isinstance(section, Unavailable):
+        return {"unavailable": section.reason}
+    return {"unavailable": None} | asdict(section)
 
 
 def _adviser(adviser: AdviserRuns | Unavailable | None) -> dict[str, Any] | None:
@@ -202,6 +229,14 @@ def render_csv(report: Report) -> str:
     return report.slos.to_csv(index=False)
 
 
+def render_kebechet_csv(report: Report) -> str | None:
+    """The Kebechet section's table (one row per manager, then the totals; this week's numbers,
+    ``previous_…`` and ``change_…``); None without the section's numbers."""
+    if not isinstance(report.kebechet, KebechetSection):
+        return None
+    return pd.DataFrame(report.kebechet.managers).to_csv(index=False)
+
+
 def render_json(report: Report) -> str:
     context = _context(report, None)
     document = {
@@ -216,6 +251,7 @@ def render_json(report: Report) -> str:
         "kpis": _plain(context["kpis"]),
         "alerts": _plain(context["alerts"]),
         "adviser": _plain(context["adviser"]),
+        "kebechet": _plain(context["kebechet"]),
     }
     return json.dumps(document, indent=2, default=str)
 

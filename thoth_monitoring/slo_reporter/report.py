@@ -1,6 +1,6 @@
 """What a weekly report holds, built from the sources: the SLO table (every SLO and group over
 the report window, the budget period and the previous week), the charts, the burn-rate alerts
-that fired, the KPI section and the adviser runs from Ceph."""
+that fired, the KPI section, the adviser runs from Ceph and Kebechet's delivery."""
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +28,13 @@ from thoth_monitoring.slo_reporter.compute import (
     worst_first,
 )
 from thoth_monitoring.slo_reporter.definitions import SLO
+from thoth_monitoring.slo_reporter.kebechet import (
+    KebechetSection,
+    KebechetSettings,
+    StoreUnreadable,
+    backend,
+    read_section,
+)
 from thoth_monitoring.slo_reporter.rules import BURNS
 from thoth_monitoring.slo_reporter.sources import Window
 
@@ -108,11 +115,12 @@ class Report:
     generated: datetime
     queries: int = 0
     definitions: list[SLO] = field(default_factory=list)
+    kebechet: KebechetSection | Unavailable | None = None  # None: not configured
 
     @property
     def partial(self) -> bool:
         """Whether an optional section is missing (the SLO table is never optional)."""
-        return isinstance(self.adviser, Unavailable)
+        return isinstance(self.adviser, Unavailable) or isinstance(self.kebechet, Unavailable)
 
     def counts(self) -> dict[Status, int]:
         """How many SLO rows have each status."""
@@ -130,12 +138,26 @@ def adviser_section(settings: S3Settings, week: Week) -> AdviserRuns | Unavailab
         return Unavailable(f"Ceph ({settings.endpoint_url}) could not be read: {error}")
 
 
+def kebechet_section(
+    settings: KebechetSettings, ceph: S3Settings | None, week: Week
+) -> KebechetSection | Unavailable:
+    """Kebechet's delivery in the week and the week before, or why the knowledge store could
+    not give it: like Ceph's, its outage leaves this section out, not the whole report."""
+    store = backend(settings, ceph)
+    try:
+        return read_section(store, settings, week.start, week.end, week.previous().start)
+    except (BotoCoreError, ClientError, OSError, StoreUnreadable) as error:
+        log.warning("section_unavailable", extra={"section": "kebechet", "error": repr(error)})
+        return Unavailable(f"the knowledge store ({store.describe()}) could not be read: {error}")
+
+
 def build_report(
     slos: list[SLO],
     source: Source,
     week: Week,
     adviser: AdviserRuns | Unavailable | None,
     generated: datetime,
+    kebechet: KebechetSection | Unavailable | None = None,
 ) -> Report:
     """Every SLO's rows and charts, several SLOs at a time: Prometheus answers queries on all its
     cores while Python draws the charts of the ones already answered."""
@@ -147,7 +169,8 @@ def build_report(
         table = worst_first(pd.DataFrame([row for group in rows for row in group]))
         charts = dict(zip((slo.id for slo in slos), pairs, strict=True))
     return Report(week=week, slos=table, kpis=kpis, charts=charts, alerts=alerts, adviser=adviser,
-                  generated=generated, queries=source.queries, definitions=slos)  # fmt: skip
+                  generated=generated, queries=source.queries, definitions=slos,
+                  kebechet=kebechet)  # fmt: skip
 
 
 def slo_charts(slo: SLO, source: Source, week: Week) -> tuple[Chart, ...]:
