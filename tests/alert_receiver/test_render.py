@@ -23,8 +23,8 @@ from thoth_monitoring.alert_receiver.render import (
     inert_block,
     link,
     misrouted_note,
-    plain,
 )
+from thoth_monitoring.core.text import plain
 
 HOSTILE = [
     "@octocat and @thoth-station/admins",

@@ -216,7 +216,7 @@ def test_the_store_on_s3_and_an_s3_outage(
     report = report_of(prometheus, {"s3": dead.model_dump()})
     assert report.partial
     assert "Unavailable: the knowledge store (s3://" in render_text(report)
-    assert "could not be read: Could not connect" in render_text(report)
+    assert "could not be read: repo-metrics: Could not connect" in render_text(report)
 
 
 @pytest.mark.parametrize(

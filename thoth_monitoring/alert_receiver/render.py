@@ -13,7 +13,6 @@ first and truncated last, below GitHub's limit, keeping any note above them and 
 import hashlib
 import logging
 import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from markupsafe import Markup
 
 from thoth_monitoring.alert_receiver.payload import Alert, Notification
 from thoth_monitoring.core.resources import package_file
+from thoth_monitoring.core.text import plain
 
 log = logging.getLogger(__name__)
 
@@ -36,17 +36,8 @@ TRUNCATED = "\n\n… truncated: the rest did not fit in GitHub's limit for an is
 NO_ALERTNAME = "(no alertname)"
 # Labels that say which thing is broken, shown in the title when present.
 IDENTITY_LABELS = ("database", "datname", "schema", "table", "index", "task", "metric", "instance")
-_ZERO_WIDTH = "\u2060"  # word joiner: invisible, and breaks GitHub's reference patterns
-_NEWLINE = re.compile(r"\r\n?|[\x0b\x0c\x85\u2028\u2029]")
-_NOT_PRINTABLE_ASCII = re.compile(r"[^\n\x20-\x7e]")
-# Where GitHub would see a mention (@x, also e-mail addresses), an issue reference (#1, GH-1)
-# or an autolink (scheme://, www.): a word joiner goes in between.
 _GITHUB_REFERENCE = re.compile(
     r"/+[^/]+/+[^/]+/+(issues|pull|pulls|discussions|commit|commits)(/|$)", re.IGNORECASE
-)
-_REFERENCE = re.compile(
-    r"(?<=@)(?=[A-Za-z0-9])|(?<=#)(?=[0-9])|(?<=gh-)(?=[0-9])|(?<=:)(?=//)|(?<=www)(?=\.)",
-    re.IGNORECASE,
 )
 _MARKDOWN_SPECIAL = re.compile(r"[\\`*_\[\]|~$&<>]")
 _HTML_ENTITY = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
@@ -78,14 +69,6 @@ def group_key(notification: Notification, template: jinja2.Template | None = Non
         except jinja2.UndefinedError as error:
             log.warning("key_template_failed", extra={"error": str(error), "group_key_used": True})
     return hashlib.sha256(source.encode()).hexdigest()[:16]
-
-
-def plain(text: str) -> str:
-    """Alert text made inert as plain text (titles): control and bidi characters replaced,
-    mentions, issue references and autolinks broken by an invisible word joiner."""
-    text = _NEWLINE.sub("\n", text).replace("\t", " ")
-    text = _NOT_PRINTABLE_ASCII.sub(_printable, text)
-    return _REFERENCE.sub(_ZERO_WIDTH, text)
 
 
 def inert(text: str) -> Markup:
@@ -227,11 +210,6 @@ def _markdown_value(value: Any) -> Any:
 
 def _plain_value(value: Any) -> str:
     return plain(str(value))
-
-
-def _printable(match: re.Match[str]) -> str:
-    char = match.group(0)
-    return "\ufffd" if unicodedata.category(char) in ("Cc", "Cf", "Cs") else char
 
 
 def _escape(match: re.Match[str]) -> str:

@@ -26,7 +26,13 @@ from thoth_monitoring.repo_metrics.indicators import (
     per_manager,
     quantile,
 )
-from thoth_monitoring.repo_metrics.knowledge import Backend, KnowledgeStore, LocalBackend, S3Backend
+from thoth_monitoring.repo_metrics.knowledge import (
+    Backend,
+    KnowledgeStore,
+    LocalBackend,
+    S3Backend,
+    StoreUnavailable,
+)
 from thoth_monitoring.slo_reporter.compute import week_over_week
 
 TOTAL = "total"
@@ -103,9 +109,12 @@ def read_section(
     before: datetime,
 ) -> KebechetSection:
     """The section for the week [start, end) and the week [before, start); raises
-    ``StoreUnreadable`` when a document is corrupt (S3 and file errors pass through)."""
+    ``StoreUnreadable`` when a document is corrupt or the store cannot be reached."""
     store = KnowledgeStore(_ReadOnly(store_backend))
-    knowledge = [store.load(repository) for repository in store.repositories()]
+    try:
+        knowledge = [store.load(repository) for repository in store.repositories()]
+    except StoreUnavailable as error:
+        raise StoreUnreadable(str(error)) from error
     if store.corrupt:
         raise StoreUnreadable(
             f"{len(store.corrupt)} document(s) in {store_backend.describe()} could not be read, "

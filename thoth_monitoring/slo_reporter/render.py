@@ -18,8 +18,8 @@ import css_inline
 import jinja2
 import pandas as pd
 
-from thoth_monitoring.alert_receiver.render import plain as inert
 from thoth_monitoring.core.resources import package_file
+from thoth_monitoring.core.text import plain as inert
 from thoth_monitoring.slo_reporter.adviser import (
     AdviserRuns,
     by_integration,

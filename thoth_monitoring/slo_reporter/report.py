@@ -146,7 +146,7 @@ def kebechet_section(
     store = backend(settings, ceph)
     try:
         return read_section(store, settings, week.start, week.end, week.previous().start)
-    except (BotoCoreError, ClientError, OSError, StoreUnreadable) as error:
+    except StoreUnreadable as error:
         log.warning("section_unavailable", extra={"section": "kebechet", "error": repr(error)})
         return Unavailable(f"the knowledge store ({store.describe()}) could not be read: {error}")
 
