@@ -1,5 +1,5 @@
 """The demo's Kebechet history: seeded, in the past, and showing every kind of pull request the
-metrics tell apart, in this week and the last."""
+metrics tell apart, in the report's week and the week before it."""
 
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from thoth_monitoring.demo.github_standin.records import Record, Records
 from thoth_monitoring.demo.kebechet_history import KEBECHET, MERGER, WINDOW, lay_out
 from thoth_monitoring.repo_metrics.kebechet import UNKNOWN, classify
+from thoth_monitoring.slo_reporter.report import Week
 
 NOW = datetime(2026, 11, 30, 20, 0, tzinfo=UTC)
 REPOSITORIES = [f"org-{i % 7}/repo-{i}" for i in range(12)]
@@ -57,9 +58,16 @@ def test_pull_requests_are_kebechets_of_every_manager_state_and_both_weeks() -> 
     states = Counter("merged" if p["merged_at"] else p["state"] for p in found)
     assert set(states) == {"merged", "closed", "open"}
     assert {p["merged_by"]["login"] for p in found if p["merged_at"]} == {MERGER}
-    opened = [datetime.fromisoformat(str(p["created_at"]).replace("Z", "+00:00")) for p in found]
-    assert sum(NOW - t < timedelta(days=7) for t in opened) >= 5
-    assert sum(timedelta(days=7) <= NOW - t < timedelta(days=14) for t in opened) >= 5
+
+
+def test_the_reports_week_and_the_week_before_both_have_pull_requests_on_any_day() -> None:
+    for hours in range(0, 7 * 24, 11):
+        now = NOW + timedelta(hours=hours)
+        week = Week.last_full(now)
+        opened = [datetime.fromisoformat(p["created_at"].replace("Z", "+00:00"))
+                  for p in pulls(history(now))]  # fmt: skip
+        for one in (week, week.previous()):
+            assert sum(one.start <= t < one.end for t in opened) >= 5, (now, one.label)
 
 
 def test_reviews_by_people_and_bots_and_issues_with_comments() -> None:
