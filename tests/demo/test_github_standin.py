@@ -365,3 +365,16 @@ async def test_malformed_writes_get_4xx_and_write_nothing(
     async with client.post(f"/repos/{REPO}/issues", data=body, headers=AUTH) as response:
         assert response.status == status and "message" in await response.json()
     assert github.issues.get(REPO, []) == []
+
+
+async def test_page_lists_the_issues_written_over_http_not_the_laid_out_ones(
+    github: GitHubStandIn, client: TestClient[Any, Any]
+) -> None:
+    github.add_issue(REPO, "Kebechet did not update the lock file", "someone", T0)
+    async with client.post(f"/repos/{REPO}/issues", json={"title": "ThothAlert firing"},
+                           headers=AUTH) as response:  # fmt: skip
+        assert response.status == 201
+    async with client.get("/") as response:
+        page = await response.text()
+    assert "ThothAlert firing" in page
+    assert "Kebechet did not update" not in page

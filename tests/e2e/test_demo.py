@@ -1,8 +1,10 @@
 """`thoth-monitoring demo` end to end, as a newcomer runs it (from a fresh folder with the default
 ``--out``, with free ports and short timers): Prometheus loaded every rule group, every printed
 URL answers, the scripted fault becomes a GitHub issue that is closed once the fault is over,
-the report is written and mailed, every dashboard query parses and (but for a few that have
-nothing to show in a fresh demo) returns data, and Ctrl-C leaves no process and no port behind.
+Prometheus scrapes repo-metrics, which counts the stand-in's Kebechet history found through the
+demo database's installations, the report is written and mailed, every dashboard query parses
+and (but for a few that have nothing to show in a fresh demo) returns data, and Ctrl-C leaves
+no process and no port behind.
 A demo whose rules did not load says so, stops everything and exits 1."""
 
 import json
@@ -11,8 +13,12 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
+from collections import Counter
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from pathlib import Path
+from typing import Any
 
 from tests.support.cli import COMMAND
 from tests.support.demo import (
@@ -28,6 +34,10 @@ from tests.support.demo import (
     wait_for_urls,
 )
 from tests.support.screenshots import keep_for_readme, screenshot
+from thoth_monitoring.demo.github_standin.records import Records
+from thoth_monitoring.demo.kebechet_history import lay_out
+from thoth_monitoring.demo.stack import REPO
+from thoth_monitoring.repo_metrics.kebechet import classify
 
 # The old mistake brought back: rule files named relative to the working directory, which
 # Prometheus resolves against its configuration's folder, so that they match nothing.
@@ -71,6 +81,36 @@ def children_of(pid: int) -> set[int]:
     return found
 
 
+def query(prometheus: str, expr: str, *labels: str) -> dict[tuple[str, ...], float]:
+    """An instant query's samples: the values of ``labels`` -> the sample's value."""
+    url = f"{prometheus}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
+    result: list[dict[str, Any]] = json.loads(get(url))["data"]["result"]
+    return {tuple(r["metric"][name] for name in labels): float(r["value"][1]) for r in result}
+
+
+def assert_repo_metrics_counts_the_kebechet_history(prometheus: str, github: str) -> None:
+    """Prometheus scrapes repo-metrics; its pull request counts are those of the demo's
+    generator laid out again for the repositories the stand-in serves (all but one of the
+    active installations: that one is "gone")."""
+    served = sorted(repo for repo in json.loads(get(github + "/issues.json")) if repo != REPO)
+    assert len(served) >= 10, served
+    records = Records(repos=set())
+    lay_out(records, served, datetime.now(UTC))
+    expected = Counter(
+        (*classify(pull["title"]), "merged" if pull["merged_at"] else pull["state"])
+        for pulls in records.issues.values() for pull in pulls if "pull_request" in pull
+    )  # fmt: skip
+    assert {state for _, _, state in expected} == {"merged", "closed", "open"}
+    assert query(prometheus, 'up{job="repo-metrics"}', "job") == {("repo-metrics",): 1.0}
+    counted = query(prometheus, "sum by (manager, kind, state) (thoth_kebechet_pull_requests)",
+                    "manager", "kind", "state")  # fmt: skip
+    assert counted == {key: float(count) for key, count in expected.items()}
+    assert query(prometheus, "sum by (state) (thoth_repo_metrics_repositories)", "state") == {
+        ("collected",): len(served),
+        ("gone",): 1.0,
+    }
+
+
 def test_demo_comes_up_files_an_issue_mails_the_report_and_stops_cleanly(tmp_path: Path) -> None:
     folder, log_path = tmp_path / "user", tmp_path / "demo.log"
     folder.mkdir()
@@ -88,6 +128,11 @@ def test_demo_comes_up_files_an_issue_mails_the_report_and_stops_cleanly(tmp_pat
                 get(url)
         children = children_of(process.pid)
         assert len(children) >= 6, children  # the services it started
+        printed = log_path.read_text()
+        assert "Prometheus: Kebechet pull requests by manager: " in printed, printed
+        assert_repo_metrics_counts_the_kebechet_history(
+            prometheus, urls["GitHub stand-in (issues)"]
+        )
 
         # the report, written and mailed (html + text + inline charts)
         assert "Thoth SLO report" in (out / "report.html").read_text()

@@ -54,7 +54,12 @@ MAY_BE_EMPTY = {
 
 
 def assert_dashboard_queries_answer(prometheus: str) -> None:
-    """Every query parses; every panel shows something (one of its queries returns data)."""
+    """Every query parses; every panel shows something (one of its queries returns data).
+
+    Waits until every rule group has been evaluated once first: Prometheus starts a group at
+    an offset within its interval that depends on the rule file's path, so a 1m group of
+    recording rules may first run a minute after start."""
+    wait_for(lambda: all_rule_groups_evaluated(prometheus), 90, "every rule group to run once")
     answered: dict[tuple[str, str], bool] = {}
     for uid, title, expr in panel_queries():
         url = f"{prometheus}/api/v1/query?" + urllib.parse.urlencode({"query": expr})
@@ -63,6 +68,11 @@ def assert_dashboard_queries_answer(prometheus: str) -> None:
     empty = [f"{uid}: {title}" for (uid, title), shown in answered.items() if not shown]
     unexpected = [panel for panel in empty if panel.split(": ", 1)[1] not in MAY_BE_EMPTY]
     assert unexpected == [], unexpected
+
+
+def all_rule_groups_evaluated(prometheus: str) -> bool:
+    groups = json.loads(get(f"{prometheus}/api/v1/rules"))["data"]["groups"]
+    return all(not group["lastEvaluation"].startswith("0001-") for group in groups)
 
 
 def rule_groups() -> int:

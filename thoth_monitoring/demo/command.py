@@ -16,7 +16,9 @@ def register(commands: Any) -> None:
         description="Start, on loopback: the embedded PostgreSQL (seeded), an S3 server with "
         "adviser documents and backups, metrics-exporter, graph-exporter, postgres_exporter, "
         "Prometheus with our rules and five weeks of backfilled history, Alertmanager, the "
-        "alert receiver writing to a GitHub stand-in, slo-report serve, and an SMTP catcher; "
+        "alert receiver writing to a GitHub stand-in that also holds three weeks of "
+        "Kebechet's pull requests, repo-metrics collecting them, slo-report serve, and an "
+        "SMTP catcher; "
         "render and mail the weekly SLO report; stop the graph-exporter after --fault-after "
         "seconds so that a real alert becomes an issue. Ctrl-C stops everything.",
     )

@@ -3,8 +3,10 @@
 Embedded PostgreSQL (seeded) · an S3 server (moto) with adviser documents and backups ·
 metrics-exporter, graph-exporter, postgres_exporter · Prometheus with our rules (``for:``
 shortened), preloaded with five weeks of service history · Alertmanager → alert-receiver → a
-GitHub stand-in with a page of issues · slo-report serve · the weekly report rendered to
-``<out>/report.html`` and mailed to an SMTP catcher (``<out>/mail/*.eml``). A scripted fault
+GitHub stand-in with a page of issues and three weeks of Kebechet's pull requests in the
+repositories of its active installations · repo-metrics collecting them · slo-report serve ·
+the weekly report rendered to ``<out>/report.html`` and mailed to an SMTP catcher
+(``<out>/mail/*.eml``). A scripted fault
 (graph-exporter stopped) makes a real alert become an issue. Ctrl-C stops everything started.
 """
 
@@ -21,6 +23,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -36,10 +39,17 @@ import yaml
 from aiohttp import web
 
 from thoth_monitoring.core.config import parse_duration
-from thoth_monitoring.core.database import embedded_url, psycopg_url, redact, stop_embedded
+from thoth_monitoring.core.database import (
+    Limits,
+    embedded_url,
+    psycopg_url,
+    redact,
+    stop_embedded,
+)
 from thoth_monitoring.core.s3 import S3Settings
 from thoth_monitoring.demo.github_standin import GitHubStandIn
 from thoth_monitoring.demo.history import write_history
+from thoth_monitoring.demo.kebechet_history import lay_out
 from thoth_monitoring.demo.processes import (
     backfill,
     free_port,
@@ -52,10 +62,12 @@ from thoth_monitoring.exporters.knowledge_graph.documents import (
     upload_adviser_documents,
 )
 from thoth_monitoring.exporters.knowledge_graph.seed import build_dataset, seed
+from thoth_monitoring.repo_metrics.repositories import installations
 
 DEFAULT_PORTS = {"prometheus": 9090, "alertmanager": 9093, "postgres-exporter": 9187,
                  "metrics-exporter": 9701, "graph-exporter": 9702, "alert-receiver": 9703,
-                 "slo-report": 9704, "github": 9705, "s3": 9706, "smtp": 2525}  # fmt: skip
+                 "slo-report": 9704, "github": 9705, "s3": 9706, "repo-metrics": 9707,
+                 "smtp": 2525}  # fmt: skip
 BINARIES = ("prometheus", "promtool", "prometheus-alertmanager", "prometheus-postgres-exporter")
 REPO = "thoth-station/thoth-application"
 BUCKET, DEPLOYMENT = "thoth", "demo"
@@ -145,6 +157,7 @@ def run_demo(options: DemoOptions) -> int:
         _check_rules_loaded(stack.url("prometheus"), options.out / "prometheus.yml", groups)
         _report(stack, s3)
         _launch_slo_report(stack)
+        _kebechet_in_prometheus(stack)
         _print_table(stack, url)
         _fault_and_wait(stack)
     except KeyboardInterrupt:
@@ -228,7 +241,8 @@ def _object_store(stack: Stack) -> S3Settings:
 
 
 def _services(stack: Stack, url: str, s3: S3Settings, binaries: dict[str, str]) -> None:
-    stack.step("starting the exporters, the alert receiver, Alertmanager and the GitHub stand-in")
+    stack.step("starting the exporters, the alert receiver, Alertmanager, the GitHub stand-in "
+               "and repo-metrics")  # fmt: skip
     out, command = stack.options.out, _command()
     s3_config = s3.model_dump(mode="json", exclude_none=True)
     configs = {
@@ -241,18 +255,24 @@ def _services(stack: Stack, url: str, s3: S3Settings, binaries: dict[str, str]) 
                            "default_repo": REPO, "github_url": stack.url("github"),
                            "bearer_token_file": str(out / "webhook-token"), "write_spacing": 0.2,
                            "data_dir": str(out / "alert-receiver")},
+        "repo-metrics": {"listen": f"127.0.0.1:{stack.ports['repo-metrics']}",
+                         "github_url": stack.url("github"), "database_url": url,
+                         "store": str(out / "repo-metrics-store"), "interval": "60s"},
     }  # fmt: skip
+    actions = {"repo-metrics": ["serve"]}
     (out / "webhook-token").write_text("demo-webhook-secret\n")
     queries = out / "postgres-exporter-queries.yaml"  # the binary needs a real file
     queries.write_text(
         (files("thoth_monitoring.exporters") / "postgres" / "queries.yaml").read_text()
     )
+    _kebechet_history(stack, url)
     _serve_in_thread(stack, stack.github.app(), stack.ports["github"])
     _smtp_catcher(stack)
     for name, config in configs.items():
         path = out / f"{name}.yaml"
         path.write_text(yaml.safe_dump(config))
-        stack.launch(name, [*command, name, "--config", str(path)], {"GITHUB_TOKEN": GITHUB_TOKEN})
+        stack.launch(name, [*command, name, *actions.get(name, []), "--config", str(path)],
+                     {"GITHUB_TOKEN": GITHUB_TOKEN})  # fmt: skip
     stack.launch(
         "postgres-exporter",
         [binaries["prometheus-postgres-exporter"],
@@ -270,6 +290,21 @@ def _services(stack: Stack, url: str, s3: S3Settings, binaries: dict[str, str]) 
          f"--storage.path={out / 'alertmanager'}", "--cluster.listen-address=",
          f"--web.listen-address=127.0.0.1:{stack.ports['alertmanager']}"],
     )  # fmt: skip
+
+
+def _kebechet_history(stack: Stack, url: str) -> None:
+    """Kebechet's history in the repositories of its active installations in the knowledge
+    graph, where repo-metrics finds them; the last one is left out, so that repo-metrics
+    shows how it treats a repository GitHub answers 404 for ("gone")."""
+    limits = Limits(statement_timeout=10, lock_timeout=5)
+    rows = asyncio.run(asyncio.wait_for(installations(url, limits), 30))
+    active = sorted(row.slug for row in rows if row.active)
+    lay_out(stack.github, active[:-1], datetime.now(UTC))
+    served = {repo: records for repo, records in stack.github.issues.items() if repo in active}
+    pulls = sum("pull_request" in record for records in served.values() for record in records)
+    stack.step(f"GitHub stand-in: {pulls} Kebechet pull requests and "
+               f"{sum(map(len, served.values())) - pulls} issues in {len(served)} of the "
+               f"{len(active)} repositories with an active Kebechet installation")  # fmt: skip
 
 
 def _command() -> list[str]:
@@ -357,7 +392,7 @@ def _prometheus(stack: Stack, binaries: dict[str, str]) -> int:
     jobs = {"thoth-metrics-exporter": "metrics-exporter", "thoth-graph-exporter": "graph-exporter",
             "postgres-exporter": "postgres-exporter", "thoth-alert-receiver": "alert-receiver",
             "thoth-slo-report": "slo-report", "prometheus": "prometheus",
-            "alertmanager": "alertmanager"}  # fmt: skip
+            "alertmanager": "alertmanager", "repo-metrics": "repo-metrics"}  # fmt: skip
     config = {
         "global": {"scrape_interval": stack.options.scrape_interval,
                    "evaluation_interval": stack.options.scrape_interval},
@@ -416,7 +451,7 @@ def shortened_rules(path: Traversable, folder: Path, cap: str) -> Path:
 
 READY = {"prometheus": "/-/ready", "alertmanager": "/-/ready", "metrics-exporter": "/healthz",
          "graph-exporter": "/healthz", "alert-receiver": "/readyz", "postgres-exporter": "/metrics",
-         "github": "/"}  # fmt: skip
+         "github": "/", "repo-metrics": "/readyz"}  # fmt: skip
 
 
 def _wait_ready(stack: Stack) -> None:
@@ -436,17 +471,58 @@ def _report(stack: Stack, s3: S3Settings) -> None:
 
     stack.step("building the weekly SLO report ...")
     out = stack.options.out
-    settings = ReportSettings.model_validate({
+    config: dict[str, Any] = {
         "prometheus": {"url": stack.url("prometheus")},
         "ceph": s3.model_dump(mode="json"), "store_dir": str(out),
         "mail": {"host": "127.0.0.1", "port": stack.ports["smtp"], "security": "none",
                  "sender": "slo-report@thoth.example", "to": ["sre@thoth.example"],
                  "cc": ["stakeholders@thoth.example"]},
-    })  # fmt: skip
+    }  # fmt: skip
+    if "kebechet" in ReportSettings.model_fields:  # the Kebechet section, from repo-metrics' store
+        config["kebechet"] = {"store": str(out / "repo-metrics-store")}
+    settings = ReportSettings.model_validate(config)
     week = Week.last_full(datetime.now(UTC))
     outcome = run_week(settings, week, send_mail=True)
     shutil.copyfile(outcome.stored[0], out / "report.html")
     stack.step(f"report for {week.label} written and mailed: {outcome.summary}")
+
+
+KEBECHET_QUERIES = (
+    ("Kebechet pull requests by manager", "sum by (manager) (thoth_kebechet_pull_requests)"),
+    ("Kebechet pull requests by state", "sum by (state) (thoth_kebechet_pull_requests)"),
+    ("repo-metrics collections by outcome",
+     "sum by (outcome) (thoth_repo_metrics_repository_collections_total)"),
+    ("repo-metrics GitHub requests by status (304: unchanged, free)",
+     "sum by (status) (thoth_repo_metrics_github_requests_total)"),
+)  # fmt: skip
+
+
+def _kebechet_in_prometheus(stack: Stack) -> None:
+    """What a dashboard shows of repo-metrics, read back from Prometheus once it has scraped
+    the first collection."""
+    deadline = time.monotonic() + 30
+    while not _promql(stack, 'up{job="repo-metrics"} == 1'):
+        if time.monotonic() > deadline:
+            raise DemoError("Prometheus has not scraped repo-metrics within 30 s; see "
+                            f"{stack.options.out / 'logs' / 'repo-metrics.log'}")  # fmt: skip
+        time.sleep(0.5)
+    for title, expr in KEBECHET_QUERIES:
+        values = ", ".join(
+            f"{'/'.join(sample['metric'].values()) or 'all'}={float(sample['value'][1]):g}"
+            for sample in sorted(_promql(stack, expr), key=lambda s: sorted(s["metric"].items()))
+        )
+        stack.step(f"Prometheus: {title}: {values or 'none'}  [{expr}]")
+
+
+def _promql(stack: Stack, expr: str) -> list[dict[str, Any]]:
+    query = urllib.parse.urlencode({"query": expr})
+    try:
+        with urllib.request.urlopen(stack.url("prometheus", f"/api/v1/query?{query}"),
+                                    timeout=10) as answer:  # fmt: skip
+            result: list[dict[str, Any]] = json.load(answer)["data"]["result"]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise DemoError(f"Prometheus could not answer {expr}: {error!r}") from None
+    return result
 
 
 def _launch_slo_report(stack: Stack) -> None:
@@ -471,6 +547,7 @@ def _print_table(stack: Stack, url: str) -> None:
         ("postgres_exporter", stack.url("postgres-exporter", "/metrics")),
         ("alert-receiver", stack.url("alert-receiver", "/metrics")),
         ("slo-report serve", stack.url("slo-report", "/metrics")),
+        ("repo-metrics (Kebechet)", stack.url("repo-metrics", "/metrics")),
         ("S3 (moto)", stack.url("s3", f"/{BUCKET}")),
         ("SMTP catcher", f"smtp://127.0.0.1:{stack.ports['smtp']} → {out / 'mail'}"),
         ("SLO report", f"file://{out / 'report.html'}"),
@@ -512,4 +589,7 @@ def _fault_and_wait(stack: Stack) -> None:
 
 
 def _issues(stack: Stack) -> list[dict[str, Any]]:
-    return [issue for issues in list(stack.github.issues.values()) for issue in issues]
+    """The issues the alert receiver filed (not Kebechet's history)."""
+    login = stack.github.token_user
+    records = [record for records in list(stack.github.issues.values()) for record in records]
+    return [record for record in records if record["user"]["login"] == login]

@@ -341,6 +341,7 @@ class GitHubStandIn(Records):
         return _installation(min(ids), org)
 
     async def page(self, request: web.Request) -> web.Response:
+        """The issues written over HTTP (by the receiver), not the test data laid out."""
         comments = self.comments
         rows = "".join(
             f"<tr><td>{html.escape(repo)}#{i['number']}</td><td>{i['state']}</td>"
@@ -348,7 +349,8 @@ class GitHubStandIn(Records):
             f"<td>{len(comments.get((repo, i['number']), []))}</td>"
             f"<td><details><summary>body</summary><pre>{html.escape(i['body'])}</pre>"
             "</details></td></tr>"
-            for repo, issues in self.issues.items() for i in issues if "pull_request" not in i
+            for repo, issues in self.issues.items() for i in issues
+            if "pull_request" not in i and i["user"]["login"] == self.token_user
         )  # fmt: skip
         return web.Response(
             text="<!DOCTYPE html><meta charset=utf-8><meta http-equiv=refresh content=5>"
