@@ -250,7 +250,8 @@ def mi_python() -> tuple[Path | None, str]:
     except (OSError, subprocess.SubprocessError) as error:
         return None, f"could not create {MI_VENV}: {error}"
     if done.returncode != 0:
-        return None, f"pip install {' '.join(MI_PACKAGES)} failed: {done.stderr.strip()[-300:]}"
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        return None, f"pip install {' '.join(MI_PACKAGES)} failed: {last}"
     return python, f"installed into {MI_VENV}"
 
 
@@ -280,7 +281,8 @@ async def mi(python: Path, url: str, token: str, folder: Path, sample: list[str]
     for repo in sample:
         for entity in ("PullRequest", "Issue"):
             path = folder / "knowledge" / "bot_knowledge" / repo / f"{entity}.json"
-            stored[entity] += sum(1 for line in path.read_text().splitlines() if line.strip())
+            lines = path.read_text().splitlines() if path.exists() else []  # none stored
+            stored[entity] += sum(1 for line in lines if line.strip())
     return dict(stored)
 
 
