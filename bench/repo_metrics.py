@@ -56,6 +56,7 @@ CACHE = CODE / ".bench-cache"
 MI_VENV = CACHE / "mi-venv"
 MI_PACKAGES = ["srcopsmetrics==2.12.0", "tqdm", "pydriller==2.6", "pygithub<2.7"]
 KEBECHET = "khebhut[bot]"
+RUN_TIMEOUT = 1800  # seconds one run of either tool may take
 T0 = datetime(2026, 1, 5, tzinfo=UTC)
 CHANGED_AT = T0 + timedelta(days=400)  # after everything in the history
 PEOPLE = ("alice", "bob", "carol", "dan", "erin", "frank")
@@ -218,21 +219,35 @@ async def ours(url: str, token: str, folder: Path, repositories: list[str]) -> d
     """One ``repo-metrics --once``; its collection outcomes from the printed metrics."""
     config = folder / "repo-metrics.yaml"
     config.write_text(yaml.safe_dump({"repositories": repositories}))
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "thoth_monitoring", "repo-metrics", "--once",
-        "--config", str(config), "--github-url", url, "--store", str(folder / "store"),
-        env=os.environ | {"PYTHONPATH": str(CODE), "GITHUB_TOKEN": token},
-        cwd=folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    stdout = await _run(
+        [sys.executable, "-m", "thoth_monitoring", "repo-metrics", "--once",
+         "--config", str(config), "--github-url", url, "--store", str(folder / "store")],
+        os.environ | {"PYTHONPATH": str(CODE), "GITHUB_TOKEN": token}, folder,
     )  # fmt: skip
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 1800)
-    if process.returncode != 0:
-        raise RuntimeError(f"repo-metrics exited {process.returncode}: {stderr.decode()[-2000:]}")
     outcomes: dict[str, str] = {}
-    for family in text_string_to_metric_families(stdout.decode()):
+    for family in text_string_to_metric_families(stdout):
         for sample in family.samples:
             if sample.name == "thoth_repo_metrics_repository_collections_total" and sample.value:
                 outcomes[sample.labels["outcome"]] = str(int(sample.value))
     return outcomes
+
+
+async def _run(command: list[str], env: dict[str, str], cwd: Path) -> str:
+    """``command``'s output; an exit status other than 0 or a run past the timeout raises,
+    with the end of its error output."""
+    process = await asyncio.create_subprocess_exec(
+        *command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        stdout, stderr = await asyncio.wait_for(process.communicate(), RUN_TIMEOUT)
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise RuntimeError(f"{' '.join(command[:6])} ...: no end after {RUN_TIMEOUT} s") from None
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command[:6])} ... exited {process.returncode}: "
+                           f"{stderr.decode(errors='replace')[-2000:]}")  # fmt: skip
+    return stdout.decode(errors="replace")
 
 
 def mi_python() -> tuple[Path | None, str]:
@@ -266,15 +281,8 @@ async def mi(python: Path, url: str, token: str, folder: Path, sample: list[str]
 
     async def one(repo: str) -> None:
         async with slots:
-            process = await asyncio.create_subprocess_exec(
-                str(python), str(shim), "-r", repo, "-c", "-l", "-e", "PullRequest,Issue",
-                "-k", str(folder / "knowledge"), env=env, cwd=folder,
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            )  # fmt: skip
-            _, stderr = await asyncio.wait_for(process.communicate(), 1800)
-            if process.returncode != 0:
-                raise RuntimeError(f"mi -r {repo} exited {process.returncode}: "
-                                   f"{stderr.decode()[-2000:]}")  # fmt: skip
+            await _run([str(python), str(shim), "-r", repo, "-c", "-l", "-e", "PullRequest,Issue",
+                        "-k", str(folder / "knowledge")], env, folder)  # fmt: skip
 
     await asyncio.gather(*(one(repo) for repo in sample))
     stored: Counter[str] = Counter()
