@@ -40,6 +40,7 @@ bench: $(STAMP) system-deps
 	$(BIN)/python -m bench.bloat
 	$(BIN)/python -m bench.receiver
 	$(BIN)/python -m bench.slo
+	$(BIN)/python -m bench.repo_metrics
 	$(BIN)/python -m bench.faults
 
 clean:
