@@ -143,6 +143,9 @@ def test_demo_comes_up_files_an_issue_mails_the_report_and_stops_cleanly(tmp_pat
         assert statuses[("user-api-availability", "")] == "at_risk"
         assert statuses[("metrics-exporter-freshness", "")] == "met"
         assert stored["adviser"]["runs"] > 0
+        managers = {row["manager"] for row in stored["kebechet"]["managers"]}
+        assert "update" in managers, stored["kebechet"]  # from repo-metrics' store
+        assert "Kebechet delivery" in (out / "report.html").read_text()
         mails = sorted((out / "mail").glob("*.eml"))
         assert len(mails) == 1
         mail = message_from_bytes(mails[0].read_bytes(), policy=policy.default)

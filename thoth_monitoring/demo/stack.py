@@ -471,16 +471,14 @@ def _report(stack: Stack, s3: S3Settings) -> None:
 
     stack.step("building the weekly SLO report ...")
     out = stack.options.out
-    config: dict[str, Any] = {
+    settings = ReportSettings.model_validate({
         "prometheus": {"url": stack.url("prometheus")},
         "ceph": s3.model_dump(mode="json"), "store_dir": str(out),
         "mail": {"host": "127.0.0.1", "port": stack.ports["smtp"], "security": "none",
                  "sender": "slo-report@thoth.example", "to": ["sre@thoth.example"],
                  "cc": ["stakeholders@thoth.example"]},
-    }  # fmt: skip
-    if "kebechet" in ReportSettings.model_fields:  # the Kebechet section, from repo-metrics' store
-        config["kebechet"] = {"store": str(out / "repo-metrics-store")}
-    settings = ReportSettings.model_validate(config)
+        "kebechet": {"store": str(out / "repo-metrics-store")},  # repo-metrics' knowledge
+    })  # fmt: skip
     week = Week.last_full(datetime.now(UTC))
     outcome = run_week(settings, week, send_mail=True)
     shutil.copyfile(outcome.stored[0], out / "report.html")
