@@ -108,3 +108,41 @@ def test_unreachable_endpoint_sets_up_to_zero() -> None:
     with pytest.raises(Exception, match="Could not connect"):
         counter.refresh()
     assert not counter.up
+
+
+def test_requests_and_requests_without_result_incrementally_and_on_recount(
+    settings: DocumentCountSettings,
+) -> None:
+    adviser = [document_id("adviser", n) for n in range(6)]
+    indicator = [document_id("security-indicator", n) for n in range(3)]
+    put(
+        settings,
+        # adviser 0-2 answered, 3 and 5 waiting, 4 a result without a request (internal)
+        *(f"adviser/{adviser[n]}.request" for n in (0, 1, 2, 3, 5)),
+        *(f"adviser/{adviser[n]}" for n in (0, 1, 2, 4)),
+        # folder documents: the request sorts before the document's keys
+        *(f"security-indicators/{indicator[n]}.request" for n in (0, 1)),
+        f"security-indicators/{indicator[0]}/aggregated",
+        f"security-indicators/{indicator[0]}/bandit",
+    )  # fmt: skip
+    clock = Clock()
+    counter = DocumentCounter(make_client(settings), settings, clock=clock)
+    counter.refresh()
+    assert counter.requests() == {"adviser": (5, 2), "solver": (0, 0),
+                                  "security-indicators": (2, 1)}  # fmt: skip
+    assert counter.counts()["adviser"] == 4
+    # later: adviser 5's result comes, so does a new request and the indicator's result
+    put(
+        settings,
+        f"adviser/{adviser[5]}",
+        f"adviser/{document_id('adviser', 9)}.request",
+        f"security-indicators/{indicator[1]}/aggregated",
+    )
+    for _ in range(2):  # a refresh lists the waiting requests again: nothing is counted twice
+        clock.now += 60
+        counter.refresh()
+        assert counter.requests() == {"adviser": (6, 2), "solver": (0, 0),
+                                      "security-indicators": (2, 0)}  # fmt: skip
+    clock.now += 3600  # the full recount agrees
+    counter.refresh()
+    assert counter.requests()["adviser"] == (6, 2)

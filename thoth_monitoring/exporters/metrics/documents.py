@@ -45,33 +45,69 @@ class DocumentCountSettings(S3Settings):
 
 @dataclass
 class _Series:
-    """Where listing resumes for one series, and which document that key belonged to."""
+    """Where listing resumes for one series (the key after its last document), which document
+    that key belonged to, and the requests listed after it: those are listed again on every
+    refresh, so they are counted afresh each time, their results may still come."""
 
     last_key: str
     last_document: str
+    waiting: list[str] = field(default_factory=list)  # request ids after last_key, no result yet
+    answered: int = 0  # requests after last_key whose result is there
 
 
 @dataclass
 class _TypeCount:
+    """Documents and requests of one result type. Requests before a series' resume point are
+    settled: whether they got a result is decided when the resume point passes them (a result
+    that comes later for one of them is found by the next full recount)."""
+
     count: int = 0
+    requests: int = 0  # settled requests
+    unanswered: int = 0  # settled requests without a result
     series: dict[str, _Series] = field(default_factory=dict)
 
+    def requests_total(self) -> int:
+        return self.requests + sum(len(s.waiting) + s.answered for s in self.series.values())
+
+    def without_result(self) -> int:
+        return self.unanswered + sum(len(s.waiting) for s in self.series.values())
+
     def add(self, folder: str, key: str, only_series: str | None = None) -> None:
-        """Count ``key`` if it starts a document not seen yet (keys arrive in listing order).
+        """Count ``key`` if it starts a document or is a request not seen yet (keys arrive in
+        listing order: ``<id>`` before ``<id>.request`` before ``<id>/…``).
 
         ``only_series`` skips keys of other series that share the listed prefix.
         """
         document = key[len(folder) :].split("/", 1)[0]
-        if document.endswith(REQUEST_SUFFIX):
-            return
-        match = _SERIES.match(document)
-        name = folder + (match.group("series") if match else document)
+        match = _SERIES.match(document.removesuffix(REQUEST_SUFFIX))
+        name = folder + (match.group("series") if match else document.removesuffix(REQUEST_SUFFIX))
         if only_series is not None and name != only_series:
             return
         known = self.series.get(name)
+        if document.endswith(REQUEST_SUFFIX):
+            self._request(name, known, document.removesuffix(REQUEST_SUFFIX))
+            return
         if known is None or known.last_document != document:
             self.count += 1
+        waiting = known.waiting if known is not None else []
+        answered = document in waiting  # a folder document listed after its request
+        self.requests += (known.answered if known is not None else 0) + len(waiting)
+        self.unanswered += len(waiting) - answered
         self.series[name] = _Series(key, document)
+
+    def _request(self, name: str, known: _Series | None, request: str) -> None:
+        if known is None:  # a series whose first key is a request: resume from its start
+            known = self.series[name] = _Series("", "")
+        if known.last_document == request:  # its result (a single object) came just before
+            known.answered += 1
+        elif request not in known.waiting:
+            known.waiting.append(request)
+
+    def relisted(self) -> "_TypeCount":
+        """A copy ready to list each series again from its resume point: the requests after it
+        are forgotten, the listing brings them again."""
+        series = {name: _Series(s.last_key, s.last_document) for name, s in self.series.items()}
+        return _TypeCount(self.count, self.requests, self.unanswered, series)
 
 
 @dataclass
@@ -96,6 +132,14 @@ class DocumentCounter:
         """Documents per result type, as of the last refresh or recount."""
         with self._lock:
             return {kind: tally.count for kind, tally in self._counts.items()}
+
+    def requests(self) -> dict[str, tuple[int, int]]:
+        """Per result type: requests stored (``<id>.request``), and those without a result."""
+        with self._lock:
+            return {
+                kind: (tally.requests_total(), tally.without_result())
+                for kind, tally in self._counts.items()
+            }
 
     def refresh(self) -> None:
         """Probe the bucket, then recount if due or count what is new. Raises on S3 errors."""
@@ -131,10 +175,7 @@ class DocumentCounter:
 
     def _snapshot(self) -> dict[str, _TypeCount]:
         with self._lock:
-            return {
-                kind: _TypeCount(tally.count, dict(tally.series))
-                for kind, tally in self._counts.items()
-            }
+            return {kind: tally.relisted() for kind, tally in self._counts.items()}
 
     def _full(self, kind: str) -> _TypeCount:
         tally = _TypeCount()

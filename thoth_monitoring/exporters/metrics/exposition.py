@@ -118,6 +118,21 @@ def _document_metrics(documents: DocumentCounter) -> Iterator[Metric]:
     for kind, count in sorted(documents.counts().items()):
         counts.add_metric([kind], count)
     yield counts
+    requests = GaugeMetricFamily(
+        "thoth_ceph_requests",
+        "Requests stored per result type (<id>.request objects beside the documents).",
+        labels=["result_type"],
+    )
+    waiting = GaugeMetricFamily(
+        "thoth_ceph_requests_without_result",
+        "Stored requests whose result document is not there (yet) per result type.",
+        labels=["result_type"],
+    )
+    for kind, (stored, without_result) in sorted(documents.requests().items()):
+        requests.add_metric([kind], stored)
+        waiting.add_metric([kind], without_result)
+    yield requests
+    yield waiting
     yield CounterMetricFamily(
         f"{SELF}_ceph_list_requests",
         "ListObjectsV2 requests sent to Ceph/S3.",
