@@ -22,6 +22,7 @@ UIDS = {
     "database-health.json": "thoth-database-health",
     "slos.json": "thoth-slos",
     "stack-health.json": "thoth-stack-health",
+    "kebechet.json": "thoth-kebechet",
 }
 DATASOURCE = {"type": "prometheus", "uid": "${DS_PROMETHEUS}"}
 
@@ -87,7 +88,7 @@ def test_every_panel_has_a_unit_and_a_description() -> None:
         assert model["description"], name
 
 
-def test_every_dashboard_links_to_all_four() -> None:
+def test_every_dashboard_links_to_all_the_others() -> None:
     loaded = models()
     for name, model in loaded.items():
         assert "thoth" in model["tags"], name
