@@ -15,6 +15,7 @@ from tests.support.postgres import MakeDatabase, scrape
 from tests.support.produced import exposed, metric_names, produced_metrics
 from tests.support.repository import REPOSITORY
 from thoth_monitoring.dashboards.build import panel_queries, render_all, write_all
+from thoth_monitoring.repo_metrics.metrics import DURATION_BUCKETS
 from thoth_monitoring.slo_reporter.definitions import load_slos
 
 UIDS = {
@@ -22,6 +23,7 @@ UIDS = {
     "database-health.json": "thoth-database-health",
     "slos.json": "thoth-slos",
     "stack-health.json": "thoth-stack-health",
+    "kebechet.json": "thoth-kebechet",
 }
 DATASOURCE = {"type": "prometheus", "uid": "${DS_PROMETHEUS}"}
 
@@ -87,7 +89,7 @@ def test_every_panel_has_a_unit_and_a_description() -> None:
         assert model["description"], name
 
 
-def test_every_dashboard_links_to_all_four() -> None:
+def test_every_dashboard_links_to_all_the_others() -> None:
     loaded = models()
     for name, model in loaded.items():
         assert "thoth" in model["tags"], name
@@ -154,3 +156,70 @@ async def test_every_panel_query_uses_only_metrics_the_stack_produces(
                 assert metric, variable["query"]
                 used.add((model["uid"], f"variable {variable['name']}", metric.group(1)))
     assert {entry for entry in used if entry[2] not in produced} == set()
+
+
+def test_kebechet_weekly_figures_on_a_week_of_gauges(tmp_path: Path) -> None:
+    """promtool's PromQL engine evaluates the Kebechet panels over gauges that change once in
+    the week before t=8d: update goes from 5 open, 10 merged, 2 rejected to 6, 14, 3 (6 opened,
+    4 merged, 1 rejected), version from 1 open, 3 merged to 2 open (1 opened, nothing closed).
+    Update's 4 merges took under a day (2) and under two days (2); 30 of 40 requests were 304."""
+    before_after = {
+        ("update", "open"): (5, 6), ("update", "merged"): (10, 14),
+        ("update", "closed"): (2, 3), ("version", "open"): (1, 2),
+        ("version", "merged"): (3, 3), ("version", "closed"): (0, 0),
+    }  # fmt: skip
+    series = [
+        (f'thoth_kebechet_pull_requests{{manager="{m}", kind="k", state="{s}"}}', f"{a}x24 {b}x168")
+        for (m, s), (a, b) in before_after.items()
+    ]
+    bucket = (
+        'thoth_kebechet_pull_request_merge_duration_seconds_bucket{{manager="update", le="{}"}}'
+    )
+    under_two_days = {3600.0: (0, 0), 21600.0: (0, 0), 86400.0: (10, 12)}  # larger: (10, 14)
+    for le in DURATION_BUCKETS:
+        before, after = under_two_days.get(le, (10, 14))
+        series.append((bucket.format(f"{le:.1f}"), f"{before}x24 {after}x168"))
+    series.append((bucket.format("+Inf"), "10x24 14x168"))
+    series += [
+        ('thoth_repo_metrics_github_requests_total{operation="o", status="304"}', "0+30x192"),
+        ('thoth_repo_metrics_github_requests_total{operation="o", status="200"}', "0+10x192"),
+    ]
+    queries: dict[str, list[str]] = {}
+    for uid, title, expr in panel_queries():
+        if uid == "thoth-kebechet":
+            queries.setdefault(title, []).append(expr)
+    update, version = '{manager="update"}', '{manager="version"}'
+    expected: dict[tuple[str, int], list[tuple[str, float]]] = {
+        ("Opened in 7 days", 0): [("{}", 7)],
+        ("Merged in 7 days", 0): [("{}", 4)],
+        ("Delivery ratio (7 days)", 0): [("{}", 0.8)],
+        ("Opened per week", 0): [(update, 6), (version, 1)],
+        ("Merged per week", 0): [(update, 4), (version, 0)],
+        ("Rejected per week", 0): [(update, 1), (version, 0)],
+        ("Delivery ratio per week", 0): [(update, 0.8)],  # version closed nothing: no point
+        ("Open pull requests per manager", 0): [(update, 6), (version, 2)],
+        ("Time to merge", 0): [(update, 86400)],  # median: the 2nd of 4, top of the 1d bucket
+        ("Time to merge", 1): [(update, 155520)],  # p90: 1d + 1d * (3.6 - 2) / (4 - 2)
+        ("Not modified (304) share", 0): [("{}", 0.75)],
+    }
+    test = {
+        "rule_files": [],
+        "evaluation_interval": "1h",
+        "tests": [{
+            "interval": "1h",
+            "input_series": [{"series": name, "values": values} for name, values in series],
+            "promql_expr_test": [
+                {"expr": queries[title][number], "eval_time": "8d",
+                 "exp_samples": [{"labels": labels, "value": value} for labels, value in samples]}
+                for (title, number), samples in expected.items()
+            ],
+        }],
+    }  # fmt: skip
+    path = tmp_path / "kebechet.test.yaml"
+    path.write_text(yaml.safe_dump(test))
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool missing: run .ci/system-deps"
+    result = subprocess.run(
+        [promtool, "test", "rules", str(path)], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -134,7 +134,8 @@ def test_generators_write_under_the_working_folder(installed: Installed, empty: 
     assert dashboards.returncode == 0, dashboards.stderr
     written_dashboards = (empty / "thoth_monitoring" / "dashboards").glob("*.json")
     assert sorted(path.name for path in written_dashboards) == [
-        "database-health.json", "knowledge-graph.json", "slos.json", "stack-health.json",
+        "database-health.json", "kebechet.json", "knowledge-graph.json", "slos.json",
+        "stack-health.json",
     ]  # fmt: skip
 
 

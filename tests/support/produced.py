@@ -4,6 +4,7 @@ database, an S3 bucket with a backup), the recording rules, and the few names fr
 
 import re
 import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,8 @@ from tests.support.repository import REPOSITORY
 from thoth_monitoring.alert_receiver.receiver import ReceiverMetrics
 from thoth_monitoring.exporters.health.service import GraphExporter, GraphExporterSettings
 from thoth_monitoring.exporters.metrics.service import MetricsExporter, MetricsExporterSettings
+from thoth_monitoring.repo_metrics.knowledge import Issue, Knowledge, PullRequest
+from thoth_monitoring.repo_metrics.metrics import indicator_families
 from thoth_monitoring.slo_reporter.job import ReporterMetrics
 
 RULE_FILES: list[Path] = sorted(
@@ -72,8 +75,9 @@ def exposed(text: str) -> set[str]:
 async def produced_metrics(
     seeded_url: str, s3_endpoint: str, make_database: MakeDatabase
 ) -> set[str]:
-    """Run both exporters once, take every name the stack's components expose, and add the
-    postgres_exporter queries, the recording rules and ``EXTERNAL_METRICS``."""
+    """Run both exporters once, take every name the stack's components expose, and add
+    repo-metrics' indicators, the postgres_exporter queries, the recording rules and
+    ``EXTERNAL_METRICS``."""
     bucket = f"produced-{uuid.uuid4().hex[:8]}"  # one per call: callers share the S3 server
     s3 = {"endpoint_url": s3_endpoint, "bucket": bucket, "deployment": "test"}
     client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
@@ -102,7 +106,26 @@ async def produced_metrics(
         | exposed(generate_latest(ReporterMetrics().registry).decode())
         | exposed(generate_latest(content.registry).decode())
         | exposed(generate_latest(registry).decode())
+        | repo_metrics_indicators()
         | set().union(*defined_metrics().values())
         | {rule["record"] for rule in rules() if "record" in rule}
         | EXTERNAL_METRICS
     )
+
+
+def repo_metrics_indicators() -> set[str]:
+    """Sample names of repo-metrics' indicators over one repository holding a merged, reviewed
+    Kebechet pull request and an answered issue, so that every histogram has its samples."""
+    day = "2026-11-0{}T00:00:00Z".format
+    pull = PullRequest(
+        number=1, title="Automatic dependency re-locking", author="khebhut[bot]",
+        author_is_bot=True, labels=[], state="closed", created_at=day(1), updated_at=day(3),
+        closed_at=day(3), merged_at=day(3), first_review_at=day(2),
+    )  # fmt: skip
+    issue = Issue(
+        number=2, title="A question", author="someone", author_is_bot=False, state="open",
+        created_at=day(1), updated_at=day(2), comments=1, first_response_at=day(2),
+    )  # fmt: skip
+    knowledge = Knowledge("thoth-station/adviser", pull_requests={1: pull}, issues={2: issue})
+    families = indicator_families([knowledge], frozenset({"khebhut[bot]"}), 5, Counter([True]))
+    return {sample.name for family in families for sample in family.samples}

@@ -1,4 +1,4 @@
-"""Thoth's four Grafana dashboards as code (grafana-foundation-sdk), written as JSON for import.
+"""Thoth's five Grafana dashboards as code (grafana-foundation-sdk), written as JSON for import.
 
 Every panel reads the Prometheus that scrapes the stack through the ``DS_PROMETHEUS`` import input,
 so the files import into any Grafana 10+ without editing; the uids are stable, so links (the
@@ -88,6 +88,7 @@ def render_all() -> dict[str, str]:
         "database-health.json": database_health(),
         "slos.json": slo_dashboard(load_slos()),
         "stack-health.json": stack_health(),
+        "kebechet.json": kebechet(),
     }
     return {
         name: json.dumps(_importable(builder), cls=JSONEncoder, indent=2, sort_keys=True) + "\n"
@@ -640,6 +641,164 @@ def stack_health() -> dashboard.Dashboard:
             ]),
         ],
     )  # fmt: skip
+
+
+def kebechet() -> dashboard.Dashboard:
+    """repo-metrics' gauges count everything stored, so a week's figure is the growth over the
+    preceding 7 days: the value now minus the week's lowest (the totals only grow; a fresh
+    Prometheus shows the growth since its first sample instead of nothing)."""
+    manager = 'manager=~"$manager"'
+    by_manager = "{{manager}}"
+
+    def pulls(state: str = "", by: str = "manager") -> str:
+        matchers = f'{manager}, state="{state}"' if state else manager
+        return f"sum{_by(by)} (thoth_kebechet_pull_requests{{{matchers}}})"
+
+    def weekly(state: str = "", by: str = "manager") -> str:
+        return f"({pulls(state, by)} - min_over_time({pulls(state, by)}[7d:1h]))"
+
+    def ratio(by: str = "manager") -> str:
+        return f"{weekly('merged', by)} / ({weekly('merged', by)} + {weekly('closed', by)} > 0)"
+
+    def quantile(q: float, metric: str, by: str = "manager") -> str:
+        selector = f"{{{manager}}}" if by else ""
+        return (f"histogram_quantile({q}, sum{_by(f'le, {by}' if by else 'le')} "
+                f"(increase({metric}_bucket{selector}[7d])))")  # fmt: skip
+
+    merge = "thoth_kebechet_pull_request_merge_duration_seconds"
+    review = "thoth_kebechet_pull_request_first_review_duration_seconds"
+    response = "thoth_github_issue_first_response_duration_seconds"
+    requests = "thoth_repo_metrics_github_requests_total"
+    variable = (
+        dashboard.QueryVariable("manager").label("Manager")
+        .description("Kebechet managers (unknown: a title no template matches).")
+        .query("label_values(thoth_kebechet_pull_requests, manager)").datasource(DATASOURCE)
+        .refresh(VariableRefresh.ON_TIME_RANGE_CHANGED).sort(VariableSort.ALPHABETICAL_ASC)
+        .multi(True).include_all(True).all_value(".*").current(_ALL)
+    )  # fmt: skip
+    return _dashboard(
+        "thoth-kebechet", "Kebechet", "now-30d",
+        "Kebechet's pull requests per manager (opened, merged, rejected, review and merge "
+        "times) and the issues of the repositories it is installed in, from repo-metrics, "
+        "with the collector's own health. Weekly figures cover the preceding 7 days.",
+        [
+            Section("Overview", [
+                stat_panel("Open pull requests", "short", "Kebechet's pull requests open now.",
+                           Query(pulls("open", by=""))),
+                stat_panel("Opened in 7 days", "short", "Pull requests Kebechet opened over "
+                           "the preceding 7 days.", Query(weekly(by=""))),
+                stat_panel("Merged in 7 days", "short", "Kebechet's pull requests merged over "
+                           "the preceding 7 days.", Query(weekly("merged", by=""))),
+                stat_panel("Delivery ratio (7 days)", "percentunit", "Merged among the pull "
+                           "requests closed over the preceding 7 days (closed: merged or "
+                           "rejected): the share of Kebechet's proposals users took.",
+                           Query(ratio(by="")),
+                           steps=((None, "red"), (0.5, "orange"), (0.8, "green"))),
+                stat_panel("Since the last pull request", "s", "Age of the newest pull request "
+                           "Kebechet opened in any collected repository; an alert fires after "
+                           "7 days while installations are active.",
+                           Query("time() - "
+                                 "max(thoth_kebechet_last_pull_request_timestamp_seconds)"),
+                           steps=((None, "green"), (7 * 86400, "red"))),
+                stat_panel("Active installations", "short", "Repositories with an active "
+                           "Kebechet installation in the knowledge graph.",
+                           Query('sum(thoth_kebechet_installations{active="true"})')),
+            ]),
+            Section("Delivery per manager", [
+                timeseries_panel("Opened per week", "short", "Pull requests opened over the "
+                                 "preceding 7 days (growth of all states together), per manager.",
+                                 Query(weekly(), by_manager)),
+                timeseries_panel("Merged per week", "short", "Pull requests merged over the "
+                                 "preceding 7 days, per manager.",
+                                 Query(weekly("merged"), by_manager)),
+                timeseries_panel("Rejected per week", "short", "Pull requests closed without "
+                                 "merge over the preceding 7 days, per manager.",
+                                 Query(weekly("closed"), by_manager)),
+                timeseries_panel("Delivery ratio per week", "percentunit", "Merged ÷ (merged + "
+                                 "rejected) over the preceding 7 days, per manager; no point "
+                                 "for a week without closed pull requests.",
+                                 Query(ratio(), by_manager)),
+                bargauge_panel("Open pull requests per manager", "short", "Kebechet's pull "
+                               "requests open now, per manager.",
+                               Query(pulls("open"), by_manager)),
+                bargauge_panel("Top repositories by open pull requests", "short", "The ten "
+                               "repositories with most open Kebechet pull requests (other: the "
+                               "repositories beyond repo-metrics' top_repositories, summed).",
+                               Query("topk(10, sum by (repository) "
+                                     '(thoth_kebechet_repository_pull_requests{state="open"}))',
+                                     "{{repository}}")),
+            ]),
+            Section("Review and merge times", [
+                timeseries_panel("Time to merge", "s", "Median and 90th percentile of the time "
+                                 "from opening to merge of the pull requests merged over the "
+                                 "preceding 7 days, per manager (interpolated in the histogram's "
+                                 "buckets: 1h, 6h, 1d, 2d, 3d, 7d, 14d, 30d, 90d).",
+                                 Query(quantile(0.5, merge), f"median {by_manager}"),
+                                 Query(quantile(0.9, merge), f"p90 {by_manager}"), width=12),
+                timeseries_panel("Time to first review", "s", "Median and 90th percentile of the "
+                                 "time from opening to the first review (by someone else, not a "
+                                 "bot) of the pull requests first reviewed over the preceding 7 "
+                                 "days, per manager.",
+                                 Query(quantile(0.5, review), f"median {by_manager}"),
+                                 Query(quantile(0.9, review), f"p90 {by_manager}"), width=12),
+            ]),
+            Section("Repositories and issues", [
+                timeseries_panel("Issue first response", "s", "Median and 90th percentile of "
+                                 "the time to the first comment by someone else (not a bot) on "
+                                 "the issues answered over the preceding 7 days.",
+                                 Query(quantile(0.5, response, by=""), "median"),
+                                 Query(quantile(0.9, response, by=""), "p90")),
+                timeseries_panel("Issues", "short", "Issues (not pull requests) of the "
+                                 "collected repositories, by state.",
+                                 Query("sum by (state) (thoth_github_issues)", "{{state}}")),
+                stat_panel("Repositories", "short", "Repositories repo-metrics collects, and "
+                           "those GitHub answers 404 or 451 for (gone: kept, no longer updated).",
+                           Query("sum by (state) (thoth_repo_metrics_repositories)", "{{state}}")),
+                stat_panel("Installations", "short", "Repositories with a Kebechet "
+                           "installation in the knowledge graph, active or not.",
+                           Query("sum by (active) (thoth_kebechet_installations)",
+                                 "active={{active}}")),
+            ]),
+            Section("Collector", [
+                stat_panel("Since the last successful collection", "s", "Time since the last "
+                           "collection in which no repository failed; an alert fires after 3 "
+                           "hours (3 default intervals).",
+                           Query("time() - "
+                                 "max(thoth_repo_metrics_collection_success_timestamp_seconds)"),
+                           steps=((None, "green"), (3 * 3600, "red"))),
+                stat_panel("Last collection duration", "s", "How long the last collection "
+                           "took.", Query("max(thoth_repo_metrics_collection_duration_seconds)")),
+                stat_panel("Rate limit remaining", "short", "x-ratelimit-remaining of GitHub's "
+                           "last answer; an alert fires below 100.",
+                           Query("min(thoth_repo_metrics_github_rate_limit_remaining)"),
+                           steps=((None, "red"), (100, "green"))),
+                stat_panel("Not modified (304) share", "percentunit", "GitHub requests over the "
+                           "dashboard's time range answered 304 Not Modified: unchanged "
+                           "repositories, free of rate limit.",
+                           Query(f'sum(increase({requests}{{status="304"}}[$__range])) / '
+                                 f"sum(increase({requests}[$__range]))")),
+                stat_panel("Corrupt store documents", "short", "Knowledge-store documents found "
+                           "unreadable since the collector started (kept aside, collected again).",
+                           Query("sum(thoth_repo_metrics_store_corrupt_documents_total)"),
+                           steps=((None, "green"), (1, "orange")), width=8),
+                timeseries_panel("GitHub requests by status", "short", "GitHub API requests per "
+                                 "hour by answer status (304: not modified, 0: no answer).",
+                                 Query(f"sum by (status) (increase({requests}[1h]))",
+                                       "{{status}}"), width=12),
+                timeseries_panel("Repository collections by outcome", "short", "Repository "
+                                 "collections per hour by outcome (unchanged: one 304 answer).",
+                                 Query("sum by (outcome) (increase("
+                                       "thoth_repo_metrics_repository_collections_total[1h]))",
+                                       "{{outcome}}"), width=12),
+            ]),
+        ],
+        variables=[variable],
+    )  # fmt: skip
+
+
+def _by(labels: str) -> str:
+    """A grouping clause, none for no labels."""
+    return f" by ({labels})" if labels else ""
 
 
 # --- building blocks ---------------------------------------------------------------------------

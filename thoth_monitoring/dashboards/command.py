@@ -12,7 +12,7 @@ def register(commands: Any) -> None:
     command = commands.add_parser(
         "dashboards",
         help="regenerate the Grafana dashboards (dashboards/*.json)",
-        description="Build the four Grafana dashboards from Python (grafana-foundation-sdk); "
+        description="Build the Grafana dashboards from Python (grafana-foundation-sdk); "
         "the SLO dashboard comes from the SLO definitions. Import the JSON files in Grafana "
         "10+ and pick the Prometheus data source for DS_PROMETHEUS.",
     )
