@@ -5,6 +5,7 @@ database, an S3 bucket with a backup), the recording rules, and the few names fr
 import re
 import uuid
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import boto3
 import yaml
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import generate_latest
+from prometheus_client.metrics_core import Metric
 
 from tests.support.postgres import MakeDatabase, defined_metrics, execute
 from tests.support.repository import REPOSITORY
@@ -20,6 +22,7 @@ from thoth_monitoring.exporters.health.service import GraphExporter, GraphExport
 from thoth_monitoring.exporters.metrics.service import MetricsExporter, MetricsExporterSettings
 from thoth_monitoring.repo_metrics.knowledge import Issue, Knowledge, PullRequest
 from thoth_monitoring.repo_metrics.metrics import indicator_families
+from thoth_monitoring.repo_metrics.service import Health
 from thoth_monitoring.slo_reporter.job import ReporterMetrics
 
 RULE_FILES: list[Path] = sorted(
@@ -107,10 +110,22 @@ async def produced_metrics(
         | exposed(generate_latest(content.registry).decode())
         | exposed(generate_latest(registry).decode())
         | repo_metrics_indicators()
+        | exposed(generate_latest(_Families(list(Health().families(0)))).decode())
         | set().union(*defined_metrics().values())
         | {rule["record"] for rule in rules() if "record" in rule}
         | EXTERNAL_METRICS
     )
+
+
+class _Families(CollectorRegistry):
+    """A registry exposing fixed families (repo-metrics' self metrics before any run)."""
+
+    def __init__(self, families: list[Metric]) -> None:
+        super().__init__(auto_describe=False)
+        self.families = families
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self.families
 
 
 def repo_metrics_indicators() -> set[str]:
