@@ -655,7 +655,9 @@ def kebechet() -> dashboard.Dashboard:
         return f"sum{_by(by)} (thoth_kebechet_pull_requests{{{matchers}}})"
 
     def weekly(state: str = "", by: str = "manager") -> str:
-        return f"({pulls(state, by)} - min_over_time({pulls(state, by)}[7d:1h]))"
+        # the subquery at the evaluation interval: a fresh Prometheus shows growth since its
+        # first sample at once
+        return f"({pulls(state, by)} - min_over_time({pulls(state, by)}[7d:]))"
 
     def ratio(by: str = "manager") -> str:
         return f"{weekly('merged', by)} / ({weekly('merged', by)} + {weekly('closed', by)} > 0)"
@@ -775,8 +777,8 @@ def kebechet() -> dashboard.Dashboard:
                 stat_panel("Not modified (304) share", "percentunit", "GitHub requests over the "
                            "dashboard's time range answered 304 Not Modified: unchanged "
                            "repositories, free of rate limit.",
-                           Query(f'sum(increase({requests}{{status="304"}}[$__range])) / '
-                                 f"sum(increase({requests}[$__range]))")),
+                           Query(f'(sum(increase({requests}{{status="304"}}[$__range])) or '
+                                 f"vector(0)) / sum(increase({requests}[$__range]))")),
                 stat_panel("Corrupt store documents", "short", "Knowledge-store documents found "
                            "unreadable since the collector started (kept aside, collected again).",
                            Query("sum(thoth_repo_metrics_store_corrupt_documents_total)"),
