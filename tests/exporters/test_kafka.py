@@ -3,7 +3,9 @@ consumed, filters, outages and recovery, silent brokers, config errors, ``--once
 
 import asyncio
 import logging
+import shutil
 import socket
+import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
@@ -12,6 +14,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka import Consumer
 from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import generate_latest
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.support.cli import run
@@ -60,8 +63,8 @@ def test_offsets_and_lag_are_what_was_produced_and_consumed(kafka_broker: TansuB
     assert value(registry, "kafka_consumergroup_current_offset", **at, partition="1") == 3
     assert value(registry, "kafka_consumergroup_lag", **at, partition="0") == 3
     assert value(registry, "kafka_consumergroup_lag", **at, partition="1") == 0
-    assert value(registry, "kafka_consumergroup_current_offset_sum", **at) == 5
-    assert value(registry, "kafka_consumergroup_lag_sum", **at) == 3
+    assert value(registry, "thoth_kafka_consumergroup_topic_current_offset", **at) == 5
+    assert value(registry, "thoth_kafka_consumergroup_topic_lag", **at) == 3
     assert (
         value(registry, "thoth_kafka_consumergroup_state", consumergroup=group, state="Empty") == 1
     )
@@ -82,11 +85,11 @@ def test_a_stopped_consumer_keeps_its_offset_while_lag_grows(kafka_broker: Tansu
     registry = kafka_registry(kafka)
     at = {"consumergroup": group, "topic": topic}
     kafka.refresh()
-    assert value(registry, "kafka_consumergroup_lag_sum", **at) == 0
+    assert value(registry, "thoth_kafka_consumergroup_topic_lag", **at) == 0
     produce(bootstrap, topic, 0, 4)
     kafka.refresh()
-    assert value(registry, "kafka_consumergroup_current_offset_sum", **at) == 3
-    assert value(registry, "kafka_consumergroup_lag_sum", **at) == 4
+    assert value(registry, "thoth_kafka_consumergroup_topic_current_offset", **at) == 3
+    assert value(registry, "thoth_kafka_consumergroup_topic_lag", **at) == 4
     # per_partition_lag: false leaves out the per-partition series, never the sums
     assert value(registry, "kafka_consumergroup_lag", **at, partition="0") is None
 
@@ -306,3 +309,20 @@ def test_every_kafka_health_metric_has_a_reserved_prefix(kafka_broker: TansuBrok
              .collect()]  # fmt: skip
     assert "thoth_kafka_up" in names
     assert [name for name in names if not name.startswith(RESERVED_PREFIXES)] == []
+
+
+def test_promtool_check_metrics_is_clean(kafka_broker: TansuBroker) -> None:
+    topic, group = unique("lint"), unique("linter")
+    create_topic(kafka_broker.bootstrap, topic)
+    produce(kafka_broker.bootstrap, topic, 0, 2)
+    consume(kafka_broker.bootstrap, group, topic, 0, 1)
+    kafka = source(kafka_broker.bootstrap, consumer_groups={"include": [group]})
+    kafka.refresh()
+    exposition = generate_latest(kafka_registry(kafka))
+    assert b"kafka_consumergroup_lag{" in exposition  # every family is there to be checked
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool missing: run .ci/system-deps (Debian package prometheus)"
+    result = subprocess.run(
+        [promtool, "check", "metrics"], input=exposition, capture_output=True, timeout=60
+    )
+    assert (result.returncode, result.stdout + result.stderr) == (0, b"")

@@ -205,8 +205,8 @@ def _group_metrics(source: KafkaSource, snapshot: KafkaSnapshot) -> Iterator[Met
         "Committed offset of the consumer group in the partition (partitions with a commit).",
         labels=per_partition,
     )
-    current_sum = GaugeMetricFamily(
-        "kafka_consumergroup_current_offset_sum",
+    topic_offset = GaugeMetricFamily(
+        "thoth_kafka_consumergroup_topic_current_offset",
         "Committed offsets of the consumer group summed over the topic's partitions.",
         labels=["consumergroup", "topic"],
     )
@@ -215,8 +215,8 @@ def _group_metrics(source: KafkaSource, snapshot: KafkaSnapshot) -> Iterator[Met
         "Newest offset minus the group's committed offset (partitions with a commit).",
         labels=per_partition,
     )
-    lag_sum = GaugeMetricFamily(
-        "kafka_consumergroup_lag_sum",
+    topic_lag = GaugeMetricFamily(
+        "thoth_kafka_consumergroup_topic_lag",
         "Lag of the consumer group summed over the topic's partitions with a commit.",
         labels=["consumergroup", "topic"],
     )
@@ -241,8 +241,8 @@ def _group_metrics(source: KafkaSource, snapshot: KafkaSnapshot) -> Iterator[Met
             total, total_lag = sums.get(topic, (0, 0))
             sums[topic] = (total + committed, total_lag + behind)
         for topic, (total, total_lag) in sums.items():
-            current_sum.add_metric([group, topic], total)
-            lag_sum.add_metric([group, topic], total_lag)
-    yield from (members, state, current_sum, lag_sum)
+            topic_offset.add_metric([group, topic], total)
+            topic_lag.add_metric([group, topic], total_lag)
+    yield from (members, state, topic_offset, topic_lag)
     if source.settings.per_partition_lag:
         yield from (current, lag)
