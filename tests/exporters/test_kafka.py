@@ -326,3 +326,16 @@ def test_promtool_check_metrics_is_clean(kafka_broker: TansuBroker) -> None:
         [promtool, "check", "metrics"], input=exposition, capture_output=True, timeout=60
     )
     assert (result.returncode, result.stdout + result.stderr) == (0, b"")
+
+
+def test_the_readme_example_config_is_valid(tmp_path: Path) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    example = readme.split("```yaml\n# exporter.yaml\n", 1)[1].split("```", 1)[0]
+    path = write(tmp_path, example)
+    names = ("THOTH_METRICS_PASSWORD", "THOTH_CEPH_KEY_ID", "THOTH_CEPH_SECRET_KEY",
+             "THOTH_KAFKA_PASSWORD")  # fmt: skip
+    environ = dict.fromkeys(names, "secret")
+    settings = validate(MetricsExporterSettings, load_yaml(path, environ), str(path))
+    assert settings.kafka is not None
+    assert settings.kafka.topics("thoth-advise") and not settings.kafka.topics("thoth-advise-retry")
+    assert settings.kafka.security.client_config()["security.protocol"] == "SASL_SSL"
