@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from confluent_kafka import ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka import ConsumerGroupTopicPartitions, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec  # type: ignore[attr-defined]
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
@@ -162,13 +162,17 @@ class _Deadline:
 
 
 def make_admin(settings: KafkaSettings) -> AdminClient:
-    """An AdminClient whose own log lines go to our logger (drained by ``poll``)."""
+    """An AdminClient whose own log lines go to our logger (drained by ``poll``). Only its
+    critical ones: while a broker is down it logs every reconnection attempt, and the one
+    ``kafka_collection_failed`` line per collection already carries the cause."""
     config: dict[str, Any] = {
         "bootstrap.servers": ",".join(settings.bootstrap_servers),
         "client.id": "thoth-metrics-exporter",
         "socket.timeout.ms": int(settings.timeout * 1000),
         "socket.connection.setup.timeout.ms": int(settings.timeout * 1000),
+        "reconnect.backoff.ms": 500,
         "reconnect.backoff.max.ms": 5000,
+        "log_level": 2,
         "logger": logging.getLogger("thoth_monitoring.librdkafka"),
         **settings.security.client_config(),
     }
@@ -229,7 +233,7 @@ def _offsets(
     return {(tp.topic, tp.partition): info.offset for tp, info in deadline.results(futures).items()}
 
 
-class KafkaError(Exception):
+class KafkaCollectionError(Exception):
     """A collection failed; the message names the cause in one line."""
 
 
@@ -251,7 +255,8 @@ class KafkaSource:
 
     def refresh(self) -> None:
         """Collect once; on failure keep the last snapshot, count the error and raise
-        ``KafkaError``. The snapshot is immutable and replaced whole, so readers need no lock."""
+        ``KafkaCollectionError``. The snapshot is immutable and replaced whole: readers need
+        no lock."""
         started = time.monotonic()
         try:
             if self._admin is None:
@@ -260,7 +265,7 @@ class KafkaSource:
         except Exception as error:
             self.up = False
             self.errors_total += 1
-            raise KafkaError(" ".join((f"{type(error).__name__}: {error}").split())) from error
+            raise KafkaCollectionError(_cause(error, self.settings.timeout)) from error
         else:
             self.snapshot = snapshot
             self.up = True
@@ -270,3 +275,12 @@ class KafkaSource:
             self.generation += 1
             if self._admin is not None:
                 self._admin.poll(0)  # hand librdkafka's queued log lines to our logger
+
+
+def _cause(error: Exception, timeout: float) -> str:
+    """One line: librdkafka's own text for its errors, a plain sentence for the deadline."""
+    if isinstance(error, TimeoutError):
+        return f"no complete answer from the brokers within {timeout:g}s"
+    if isinstance(error, KafkaException) and isinstance(error.args[0], KafkaError):
+        return f"{error.args[0].str()} ({error.args[0].name()})"
+    return " ".join(f"{type(error).__name__}: {error}".split())

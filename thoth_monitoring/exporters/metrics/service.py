@@ -32,7 +32,11 @@ from thoth_monitoring.exporters.metrics.collection import Collector
 from thoth_monitoring.exporters.metrics.command import DEFAULT_LISTEN
 from thoth_monitoring.exporters.metrics.documents import DocumentCounter, DocumentCountSettings
 from thoth_monitoring.exporters.metrics.exposition import ContentMetrics
-from thoth_monitoring.exporters.metrics.kafka import KafkaError, KafkaSettings, KafkaSource
+from thoth_monitoring.exporters.metrics.kafka import (
+    KafkaCollectionError,
+    KafkaSettings,
+    KafkaSource,
+)
 from thoth_monitoring.exporters.metrics.metricset import MetricDefinition, load_metric_set
 
 log = logging.getLogger(__name__)
@@ -140,7 +144,7 @@ class MetricsExporter:
         assert self.kafka is not None
         try:
             await asyncio.to_thread(self.kafka.refresh)
-        except KafkaError as error:
+        except KafkaCollectionError as error:
             log.warning("kafka_collection_failed", extra={
                 "bootstrap_servers": ",".join(self.kafka.settings.bootstrap_servers),
                 "error": str(error),
