@@ -21,8 +21,6 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 
 from thoth_monitoring.core.config import Duration
 
-log = logging.getLogger(__name__)
-
 # Kafka's own spelling of group states; each is exported, 1 for the current one.
 GROUP_STATES = ("Stable", "Empty", "PreparingRebalance", "CompletingRebalance", "Dead",
                 "Unknown")  # fmt: skip
