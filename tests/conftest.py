@@ -1,6 +1,6 @@
 """Shared fixtures: one real PostgreSQL server (Debian's, or ``TEST_DATABASE_URL``), throw-away
-databases on it, a seeded knowledge graph, and an S3 server (moto, over HTTP). Helpers live in
-``tests.support``."""
+databases on it, a seeded knowledge graph, an S3 server (moto, over HTTP) and a Kafka broker
+(Tansu). Helpers live in ``tests.support``."""
 
 import os
 import shutil
@@ -16,13 +16,14 @@ from moto.server import ThreadedMotoServer
 from tests.support.repository import SEED_ANCHOR, SEED_SCALE
 from thoth_monitoring.core.database import psycopg_url, with_database
 from thoth_monitoring.demo.debian_postgres import DebianPostgres, find_bin_dir
+from thoth_monitoring.demo.kafka import TansuBroker, tansu_broker
 from thoth_monitoring.exporters.knowledge_graph.seed import Dataset, build_dataset, seed
 
 # The slow tiers by folder: the real binaries end to end, and the fault suite (bench/faults short).
 E2E = (Path(__file__).with_name("e2e"), Path(__file__).with_name("faults"))
 # A test using one of these reaches a real server (PostgreSQL, S3, Prometheus): integration tier.
 SERVERS = {"server_url", "make_database", "seeded_url", "debian_postgres", "s3_endpoint",
-           "prometheus", "ceph", "own_server"}  # fmt: skip
+           "prometheus", "ceph", "own_server", "kafka_broker"}  # fmt: skip
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -124,3 +125,10 @@ def _s3_credentials() -> None:
     """moto accepts any credentials; boto3 only needs some to sign with."""
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> Iterator[TansuBroker]:
+    """One in-memory Tansu broker for the session; tests use unique topic and group names."""
+    with tansu_broker() as broker:
+        yield broker

@@ -19,7 +19,7 @@ from thoth_monitoring.core.resources import package_file
 DEFAULT_METRICS_FILE = package_file(__package__, "thoth_metrics.yaml")
 # The exporter's own metrics (self and Ceph) live under these; a metric file may not use them,
 # or the exposition would hold one name twice and Prometheus would reject the whole scrape.
-RESERVED_PREFIXES = ("thoth_metrics_exporter_", "thoth_ceph_")
+RESERVED_PREFIXES = ("thoth_metrics_exporter_", "thoth_ceph_", "thoth_kafka_", "kafka_")
 
 _METRIC_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")

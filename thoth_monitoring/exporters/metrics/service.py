@@ -1,6 +1,6 @@
 """``thoth-monitoring metrics-exporter``: content metrics of a PostgreSQL database (the Thoth
-knowledge graph by default) and Ceph document counts, collected in the background and served
-from memory."""
+knowledge graph by default), Ceph document counts and Kafka offsets and lag, collected in the
+background and served from memory."""
 
 import asyncio
 import logging
@@ -32,6 +32,11 @@ from thoth_monitoring.exporters.metrics.collection import Collector
 from thoth_monitoring.exporters.metrics.command import DEFAULT_LISTEN
 from thoth_monitoring.exporters.metrics.documents import DocumentCounter, DocumentCountSettings
 from thoth_monitoring.exporters.metrics.exposition import ContentMetrics
+from thoth_monitoring.exporters.metrics.kafka import (
+    KafkaCollectionError,
+    KafkaSettings,
+    KafkaSource,
+)
 from thoth_monitoring.exporters.metrics.metricset import MetricDefinition, load_metric_set
 
 log = logging.getLogger(__name__)
@@ -54,6 +59,7 @@ class MetricsExporterSettings(CommandSettings):
     jitter: float = Field(0.1, ge=0, lt=1)
     probe_interval: Duration = 15.0
     s3: DocumentCountSettings | None = None
+    kafka: KafkaSettings | None = None
 
     def sql_parameters(self) -> dict[str, Any]:
         """Values for the ``:name`` placeholders metric SQL may use."""
@@ -75,11 +81,12 @@ class MetricsExporterSettings(CommandSettings):
 
 @dataclass
 class MetricsExporter:
-    """The wired-up service: collector, optional document counter, registry."""
+    """The wired-up service: collector, optional document counter and Kafka source, registry."""
 
     settings: MetricsExporterSettings
     collector: Collector
     documents: DocumentCounter | None
+    kafka: KafkaSource | None
     registry: CollectorRegistry
     content: ContentMetrics
 
@@ -102,10 +109,11 @@ class MetricsExporter:
         documents = None
         if settings.s3 is not None:
             documents = DocumentCounter(make_client(settings.s3), settings.s3)
-        content = ContentMetrics(collector, documents, package_version("thoth-monitoring"))
+        kafka = None if settings.kafka is None else KafkaSource(settings.kafka)
+        content = ContentMetrics(collector, documents, package_version("thoth-monitoring"), kafka)
         registry = CollectorRegistry(auto_describe=False)
         registry.register(content)
-        return cls(settings, collector, documents, registry, content)
+        return cls(settings, collector, documents, kafka, registry, content)
 
     async def collect_once(self) -> dict[str, str]:
         """One collection of everything; ``{what: error}`` for each failure."""
@@ -117,6 +125,8 @@ class MetricsExporter:
                 await asyncio.to_thread(self.documents.refresh)
             except Exception as error:
                 failures["ceph"] = " ".join(str(error).split())
+        if self.kafka is not None and (problem := await self.refresh_kafka()) is not None:
+            failures["kafka"] = problem
         return failures
 
     async def refresh_documents_forever(self) -> None:
@@ -127,6 +137,26 @@ class MetricsExporter:
             except Exception as error:
                 log.warning("ceph_refresh_failed", extra={"error": " ".join(str(error).split())})
             await asyncio.sleep(self.settings.s3.refresh_interval)
+
+    async def refresh_kafka(self) -> str | None:
+        """One Kafka collection, bounded by ``kafka.timeout`` inside the worker thread; a
+        failure is logged and returned."""
+        assert self.kafka is not None
+        try:
+            await asyncio.to_thread(self.kafka.refresh)
+        except KafkaCollectionError as error:
+            log.warning("kafka_collection_failed", extra={
+                "bootstrap_servers": ",".join(self.kafka.settings.bootstrap_servers),
+                "error": str(error),
+            })  # fmt: skip
+            return str(error)
+        return None
+
+    async def refresh_kafka_forever(self) -> None:
+        assert self.kafka is not None
+        while True:
+            await self.refresh_kafka()
+            await asyncio.sleep(self.kafka.settings.interval)
 
     def app(self) -> web.Application:
         return Service(
@@ -151,6 +181,8 @@ class MetricsExporter:
             group.create_task(self.collector.run_forever())
             if self.documents is not None:
                 group.create_task(self.refresh_documents_forever())
+            if self.kafka is not None:
+                group.create_task(self.refresh_kafka_forever())
 
 
 async def serve(settings: MetricsExporterSettings) -> None:
