@@ -806,7 +806,8 @@ def request_pipeline() -> dashboard.Dashboard:
     group = "{{consumergroup}} {{topic}}"
     # the alert ThothKafkaConsumerGroupHalted before its for:
     halted = (f"{lag} > 0 and "
-              "changes(thoth_kafka_consumergroup_topic_current_offset[15m]) == 0")  # fmt: skip
+              "changes(thoth_kafka_consumergroup_topic_current_offset[15m]) == 0 "
+              "and on (job, instance) thoth_kafka_up == 1")  # fmt: skip
     durations = "argo_workflows_duration_seconds_histogram_bucket"
 
     def duration(q: float) -> Query:
@@ -843,8 +844,8 @@ def request_pipeline() -> dashboard.Dashboard:
                            "they are held while the brokers are unreachable.",
                            Query("time() - thoth_kafka_last_success_timestamp_seconds")),
                 stat_panel("Halted consumer groups", "short", "Consumer groups and topics with "
-                           "messages waiting and no commit for 15 minutes; an alert fires 15 "
-                           "minutes later.",
+                           "messages waiting and no commit for 15 minutes while Kafka is "
+                           "reachable; an alert fires 15 minutes later.",
                            Query(f"count({halted}) or sum(0 * thoth_kafka_up)"),
                            steps=((None, "green"), (1, "red"))),
                 stat_panel("Consumer group members", "short", "Members of each consumer group "
