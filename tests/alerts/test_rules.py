@@ -94,6 +94,7 @@ def test_metric_name_extraction() -> None:
     ) == {"a_seconds", "b_ratio", "c_bytes"}
     assert metric_names("sum by (job) (delta(d_total[1h]))") == {"d_total"}
     assert metric_names("x > 1e9 and y < 2.5E-3") == {"x", "y"}
+    assert metric_names("min_over_time(e[2h]) - min_over_time(e[2h] offset 2h)") == {"e"}
 
 
 def test_generated_slo_rules_are_current() -> None:

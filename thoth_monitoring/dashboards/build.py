@@ -1,4 +1,4 @@
-"""Thoth's five Grafana dashboards as code (grafana-foundation-sdk), written as JSON for import.
+"""Thoth's six Grafana dashboards as code (grafana-foundation-sdk), written as JSON for import.
 
 Every panel reads the Prometheus that scrapes the stack through the ``DS_PROMETHEUS`` import input,
 so the files import into any Grafana 10+ without editing; the uids are stable, so links (the
@@ -89,6 +89,7 @@ def render_all() -> dict[str, str]:
         "slos.json": slo_dashboard(load_slos()),
         "stack-health.json": stack_health(),
         "kebechet.json": kebechet(),
+        "request-pipeline.json": request_pipeline(),
     }
     return {
         name: json.dumps(_importable(builder), cls=JSONEncoder, indent=2, sort_keys=True) + "\n"
@@ -795,6 +796,86 @@ def kebechet() -> dashboard.Dashboard:
             ]),
         ],
         variables=[variable],
+    )  # fmt: skip
+
+
+def request_pipeline() -> dashboard.Dashboard:
+    """A request's way: User API -> Kafka -> Investigator (a consumer group) -> Argo workflow ->
+    result document on Ceph; each row answers "does it move on from here"."""
+    lag = "thoth_kafka_consumergroup_topic_lag"
+    group = "{{consumergroup}} {{topic}}"
+    # the alert ThothKafkaConsumerGroupHalted before its for:
+    halted = (f"{lag} > 0 and "
+              "changes(thoth_kafka_consumergroup_topic_current_offset[15m]) == 0 "
+              "and on (job, instance) thoth_kafka_up == 1")  # fmt: skip
+    durations = "argo_workflows_duration_seconds_histogram_bucket"
+
+    def duration(q: float) -> Query:
+        return Query(f"histogram_quantile({q}, sum by (le, name) (rate({durations}[1h])))",
+                     f"p{round(q * 100)} {{{{name}}}}")  # fmt: skip
+
+    return _dashboard(
+        "thoth-request-pipeline", "Request pipeline", "now-24h",
+        "User requests on their way: requests and result documents on Ceph, the Kafka topics "
+        "and consumer groups that carry them (metrics-exporter), and the Argo workflows that "
+        "answer them (the Argo controller's and the workflows' own metrics).",
+        [
+            Section("Requests and results", [
+                timeseries_panel("Requests per type", "short", "Requests stored on Ceph "
+                                 "(<id>.request objects), per result type.",
+                                 Query("thoth_ceph_requests", "{{result_type}}")),
+                timeseries_panel("Result documents per type", "short", "Result documents "
+                                 "stored on Ceph, per result type.",
+                                 Query("thoth_ceph_documents", "{{result_type}}")),
+                timeseries_panel("Requests without a result", "short", "Stored requests whose "
+                                 "result document is not there (yet), per result type: those "
+                                 "being processed and those that never got one. An alert fires "
+                                 "when its lowest value over 2 hours rises by more than 10.",
+                                 Query("thoth_ceph_requests_without_result", "{{result_type}}")),
+            ]),
+            Section("Kafka", [
+                stat_panel("Kafka reachable", "none", "1 when metrics-exporter's last Kafka "
+                           "collection reached the brokers; an alert fires after 10 minutes "
+                           "at 0.", Query("thoth_kafka_up"),
+                           steps=((None, "red"), (1, "green"))),
+                stat_panel("Brokers", "short", "Brokers in the cluster metadata.",
+                           Query("kafka_brokers")),
+                stat_panel("Since the last Kafka collection", "s", "Age of the Kafka values; "
+                           "they are held while the brokers are unreachable.",
+                           Query("time() - thoth_kafka_last_success_timestamp_seconds")),
+                stat_panel("Halted consumer groups", "short", "Consumer groups and topics with "
+                           "messages waiting and no commit for 15 minutes while Kafka is "
+                           "reachable; an alert fires 15 minutes later.",
+                           Query(f"count({halted}) or sum(0 * thoth_kafka_up)"),
+                           steps=((None, "green"), (1, "red"))),
+                stat_panel("Consumer group members", "short", "Members of each consumer group "
+                           "(0: no consumer running).",
+                           Query("kafka_consumergroup_members", "{{consumergroup}}"), width=8),
+                timeseries_panel("Messages per topic", "cps", "Messages written per second, "
+                                 "per topic (growth of the partitions' newest offsets).",
+                                 Query("sum by (topic) "
+                                       "(rate(kafka_topic_partition_current_offset"
+                                       "[$__rate_interval]))", "{{topic}}"), width=12),
+                timeseries_panel("Consumer lag", "short", "Messages waiting for each consumer "
+                                 "group, per topic (newest minus committed offsets, summed over "
+                                 "partitions); an alert fires when it grows for 30 minutes "
+                                 "above 100.", Query(lag, group), width=12),
+            ]),
+            Section("Argo workflows", [
+                timeseries_panel("Workflows by phase", "short", "Workflows the Argo "
+                                 "controllers hold now, per phase.",
+                                 Query("sum by (status) (argo_workflows_count)", "{{status}}")),
+                timeseries_panel("Finished workflows per hour", "short", "Workflows finished "
+                                 "over the preceding hour, per status.",
+                                 Query("sum by (status) "
+                                       "(increase(argo_workflows_status_counter[1h]))",
+                                       "{{status}}")),
+                timeseries_panel("Workflow duration", "s", "Median and 90th percentile of the "
+                                 "duration of the workflows that succeeded over the preceding "
+                                 "hour, per workflow (interpolated in the histogram's buckets).",
+                                 duration(0.5), duration(0.9)),
+            ]),
+        ],
     )  # fmt: skip
 
 
