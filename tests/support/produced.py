@@ -19,6 +19,13 @@ from tests.support.postgres import MakeDatabase, defined_metrics, execute
 from tests.support.repository import REPOSITORY
 from thoth_monitoring.alert_receiver.receiver import ReceiverMetrics
 from thoth_monitoring.exporters.health.service import GraphExporter, GraphExporterSettings
+from thoth_monitoring.exporters.metrics.exposition import kafka_metrics
+from thoth_monitoring.exporters.metrics.kafka import (
+    GroupOffsets,
+    KafkaSettings,
+    KafkaSnapshot,
+    KafkaSource,
+)
 from thoth_monitoring.exporters.metrics.service import MetricsExporter, MetricsExporterSettings
 from thoth_monitoring.repo_metrics.knowledge import Issue, Knowledge, PullRequest
 from thoth_monitoring.repo_metrics.metrics import indicator_families
@@ -32,16 +39,6 @@ RULE_FILES: list[Path] = sorted(
 # services the SLOs watch (Argo workflow metrics, the User API's Flask exporter).
 EXTERNAL_METRICS = {"up", "pg_up"}
 EXTERNAL_PREFIXES = ("argo_workflows_", "flask_http_")
-# TEMPORARY: metrics-exporter's Kafka source (branch h-kafka, METRICS.md "Kafka"), named here until
-# it is merged and run above. Remove when the Kafka source is merged.
-PENDING_KAFKA_METRICS = {
-    "kafka_brokers", "kafka_topic_partitions", "kafka_topic_partition_current_offset",
-    "kafka_topic_partition_oldest_offset", "kafka_consumergroup_current_offset",
-    "kafka_consumergroup_lag", "kafka_consumergroup_members",
-    "thoth_kafka_consumergroup_topic_current_offset", "thoth_kafka_consumergroup_topic_lag",
-    "thoth_kafka_consumergroup_state", "thoth_kafka_up",
-    "thoth_kafka_last_success_timestamp_seconds",
-}  # fmt: skip
 PROMQL_WORDS = {
     "and", "or", "unless", "by", "without", "on", "ignoring", "group_left", "group_right",
     "bool", "offset", "inf", "nan",
@@ -124,7 +121,7 @@ async def produced_metrics(
         | set().union(*defined_metrics().values())
         | {rule["record"] for rule in rules() if "record" in rule}
         | EXTERNAL_METRICS
-        | PENDING_KAFKA_METRICS
+        | exposed(generate_latest(_Families(list(kafka_metrics(_kafka_seen())))).decode())
     )
 
 
@@ -137,6 +134,19 @@ class _Families(CollectorRegistry):
 
     def collect(self) -> Iterator[Metric]:
         yield from self.families
+
+
+def _kafka_seen() -> KafkaSource:
+    """The Kafka source as after one collection of a topic and a group that committed on it
+    (its exposition, without a broker)."""
+    source = KafkaSource(KafkaSettings(bootstrap_servers=["127.0.0.1:9092"]))
+    group = GroupOffsets(state="Stable", members=1, committed={("thoth.adviser-trigger", 0): 5})
+    source.snapshot = KafkaSnapshot(
+        brokers=1, newest={("thoth.adviser-trigger", 0): 8},
+        oldest={("thoth.adviser-trigger", 0): 0}, groups={"investigator": group},
+    )  # fmt: skip
+    source.up, source.last_success, source.last_duration = True, 1.0, 0.1
+    return source
 
 
 def repo_metrics_indicators() -> set[str]:
