@@ -42,6 +42,7 @@ bench: $(STAMP) system-deps
 	$(BIN)/python -m bench.slo
 	$(BIN)/python -m bench.repo_metrics
 	$(BIN)/python -m bench.faults
+	$(BIN)/python -m bench.kafka
 
 clean:
 	rm -rf $(VENV) .thoth-monitoring demo-out .pytest_cache .mypy_cache .ruff_cache

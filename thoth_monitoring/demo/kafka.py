@@ -31,10 +31,12 @@ def free_port() -> int:
 
 class TansuBroker:
     """One broker on ``127.0.0.1:port``; ``start()`` and ``stop()`` may alternate (the port
-    stays, the in-memory data does not)."""
+    stays, the in-memory data does not). ``advertised_port``: the port its metadata answers
+    name (a proxy's, in the Kafka bench); by default its own."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, advertised_port: int | None = None) -> None:
         self.port = port or free_port()
+        self.advertised_port = advertised_port or self.port
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -43,11 +45,12 @@ class TansuBroker:
 
     def start(self, timeout: float = 20.0) -> None:
         url = f"tcp://{self.bootstrap}"
+        advertised = f"tcp://127.0.0.1:{self.advertised_port}"
         environment = {key: value for key, value in os.environ.items()
                        if key not in ("STORAGE_ENGINE", "CLUSTER_ID")}  # fmt: skip
         self.process = subprocess.Popen(
             [str(tansu_binary()), "broker", "--listener-url", url,
-             "--advertised-listener-url", url, "--storage-engine", "memory://tansu/"],
+             "--advertised-listener-url", advertised, "--storage-engine", "memory://tansu/"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment,
         )  # fmt: skip
         deadline = time.monotonic() + timeout
