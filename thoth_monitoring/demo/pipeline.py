@@ -80,7 +80,7 @@ class Pipeline:
                 if message.error() is not None:
                     self._fail(f"kafka_consume_failed group={group} error={message.error()}")
                     continue
-                consumer.commit(message, asynchronous=False)
+                consumer.commit(message=message, asynchronous=False)
                 if group == HALTED_GROUP and message.topic() == HALTED_TOPIC:
                     committed += 1
                     if committed == self.halt_after:
