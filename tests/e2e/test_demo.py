@@ -1,11 +1,11 @@
 """`thoth-monitoring demo` end to end, as a newcomer runs it (from a fresh folder with the default
 ``--out``, with free ports and short timers): Prometheus loaded every rule group, every printed
 URL answers, the scripted fault becomes a GitHub issue that is closed once the fault is over,
-Prometheus sees the Kafka broker up, the halted consumer group's lag growing (its alert becomes an
-issue) and the healthy group keeping up, Prometheus scrapes repo-metrics, which counts the stand-in's Kebechet history found through the
-demo database's installations, the report is written and mailed, every dashboard query parses
-and (but for a few that have nothing to show in a fresh demo) returns data, and Ctrl-C leaves
-no process and no port behind.
+Prometheus sees the Kafka broker up, the halted consumer group's lag growing (its alert becomes
+an issue) and the healthy group keeping up, Prometheus scrapes repo-metrics, which counts the
+stand-in's Kebechet history found through the demo database's installations, the report is
+written and mailed, every dashboard query parses and (but for a few that have nothing to show in
+a fresh demo) returns data, and Ctrl-C leaves no process and no port behind.
 A demo whose rules did not load says so, stops everything and exits 1."""
 
 import json
