@@ -25,7 +25,7 @@ class Pipeline:
     """Producer and consumers against ``bootstrap``; the halted group stops committing on
     ``HALTED_TOPIC`` once it has committed ``halt_after`` messages of it."""
 
-    def __init__(self, bootstrap: str, interval: float = 0.5, halt_after: int = 4) -> None:
+    def __init__(self, bootstrap: str, interval: float = 0.5, halt_after: int = 2) -> None:
         self.bootstrap, self.interval, self.halt_after = bootstrap, interval, halt_after
         self.stopping = threading.Event()
         self.halted = threading.Event()

@@ -559,9 +559,9 @@ def _kafka_lag_in_prometheus(stack: Stack) -> None:
         time.sleep(0.5)
     lags = sorted((s["metric"]["consumergroup"], s["metric"]["topic"], float(s["value"][1]))
                   for s in _promql(stack, LAG_QUERY))  # fmt: skip
-    stack.step("Prometheus: Kafka lag: " + ", ".join(f"{group}/{topic}={lag:g}"
-                                                    for group, topic, lag in lags)
-               + f"  [{LAG_QUERY}]")  # fmt: skip
+    behind = [f"{group}/{topic}={lag:g}" for group, topic, lag in lags if lag > 0]
+    stack.step(f"Prometheus: Kafka lag: {', '.join(behind) or 'none'} "
+               f"({len(lags) - len(behind)} other pairs at 0)  [{LAG_QUERY}]")  # fmt: skip
 
 
 def _promql(stack: Stack, expr: str) -> list[dict[str, Any]]:
