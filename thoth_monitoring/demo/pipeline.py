@@ -11,7 +11,7 @@ import threading
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 TOPICS = ("thoth.investigator.adviser-trigger", "thoth.package-release",
           "thoth.cve-provided", "thoth.investigator.solved-package")  # fmt: skip
@@ -60,7 +60,7 @@ class Pipeline:
             for topic in TOPICS:
                 producer.produce(topic, b'{"request": %d}' % sent, partition=sent % PARTITIONS)
                 if producer.flush(TIMEOUT) != 0:
-                    self._fail(f"kafka_produce_failed topic={topic}")
+                    self._fail("kafka_produce_failed", topic=topic)
             sent += 1
 
     def _consume(self, group: str) -> None:
@@ -78,7 +78,7 @@ class Pipeline:
                 if message is None:
                     continue
                 if message.error() is not None:
-                    self._fail(f"kafka_consume_failed group={group} error={message.error()}")
+                    self._fail("kafka_consume_failed", group=group, error=str(message.error()))
                     continue
                 consumer.commit(message=message, asynchronous=False)
                 if group == HALTED_GROUP and message.topic() == HALTED_TOPIC:
@@ -86,12 +86,11 @@ class Pipeline:
                     if committed == self.halt_after:
                         consumer.assign([tp for tp in partitions if tp.topic != HALTED_TOPIC])
                         self.halted.set()
-                        logger.info("consumer_halted group=%s topic=%s", group, HALTED_TOPIC)
         except KafkaException as error:
-            self._fail(f"kafka_consume_failed group={group} error={error}")
+            self._fail("kafka_consume_failed", group=group, error=str(error))
         finally:
             consumer.close()
 
-    def _fail(self, line: str) -> None:
-        self.errors.append(line)
-        logger.warning(line)
+    def _fail(self, event: str, **fields: str) -> None:
+        self.errors.append(" ".join([event, *(f"{k}={v}" for k, v in fields.items())]))
+        log.warning(event, extra=fields)
