@@ -4,6 +4,8 @@ its topic while the producer goes on, the healthy group keeps up, and everything
 import time
 from collections.abc import Callable
 
+import pytest
+
 from tests.support.kafka import kafka_registry
 from thoth_monitoring.demo.kafka import tansu_broker
 from thoth_monitoring.demo.pipeline import (
@@ -55,3 +57,15 @@ def test_halted_group_stops_committing_while_the_healthy_group_keeps_up() -> Non
         finally:
             pipeline.stop()
         assert not any(thread.is_alive() for thread in pipeline.threads)
+
+
+def test_pipeline_stops_quietly_after_the_broker_died(capfd: pytest.CaptureFixture[str]) -> None:
+    """Ctrl-C reaches Tansu with the demo, so the clients stop after their broker is gone."""
+    with tansu_broker() as broker:
+        pipeline = Pipeline(broker.bootstrap, interval=0.05)
+        pipeline.start()
+        wait_for(pipeline.halted.is_set, "the halt")
+    time.sleep(1)  # the clients try to reconnect
+    pipeline.stop()
+    assert not any(thread.is_alive() for thread in pipeline.threads)
+    assert "Connection refused" not in capfd.readouterr().err
