@@ -20,9 +20,10 @@ PARTITIONS = 2
 HALTED_GROUP, HEALTHY_GROUP = "investigator", "package-update"
 HALTED_TOPIC = "thoth.package-release"
 TIMEOUT = 10.0  # seconds, for every call to the broker
-# Ctrl-C reaches Tansu with the demo: librdkafka's lines about every reconnection attempt until
-# the clients are stopped would bury the demo's own; failures are reported through ``errors``.
-QUIET = {"log_level": 2}
+# Every client's requests time out; and as Ctrl-C reaches Tansu with the demo, librdkafka's
+# lines about every reconnection attempt until the clients stop would bury the demo's own
+# (failures are reported through ``errors``).
+CLIENT = {"socket.timeout.ms": int(TIMEOUT * 1000), "log_level": 2}
 
 
 class Pipeline:
@@ -57,7 +58,7 @@ class Pipeline:
             thread.join(timeout=2 * TIMEOUT)
 
     def _produce(self) -> None:
-        producer = Producer({**QUIET, "bootstrap.servers": self.bootstrap, "linger.ms": 0,
+        producer = Producer({**CLIENT, "bootstrap.servers": self.bootstrap, "linger.ms": 0,
                              "message.timeout.ms": int(TIMEOUT * 1000)})  # fmt: skip
         sent = 0
         while not self.stopping.wait(self.interval):
@@ -80,7 +81,7 @@ class Pipeline:
     def _consume(self, group: str) -> None:
         """Read every partition of every topic (assigned, so no group join to wait for) and
         commit each message; the halted group drops ``HALTED_TOPIC`` after ``halt_after``."""
-        consumer = Consumer({**QUIET, "bootstrap.servers": self.bootstrap, "group.id": group,
+        consumer = Consumer({**CLIENT, "bootstrap.servers": self.bootstrap, "group.id": group,
                              "auto.offset.reset": "earliest", "enable.auto.commit": False,
                              "session.timeout.ms": 6000})  # fmt: skip
         partitions = [TopicPartition(t, p) for t in TOPICS for p in range(PARTITIONS)]
