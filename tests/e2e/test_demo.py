@@ -1,14 +1,16 @@
 """`thoth-monitoring demo` end to end, as a newcomer runs it (from a fresh folder with the default
 ``--out``, with free ports and short timers): Prometheus loaded every rule group, every printed
 URL answers, the scripted fault becomes a GitHub issue that is closed once the fault is over,
-Prometheus scrapes repo-metrics, which counts the stand-in's Kebechet history found through the
-demo database's installations, the report is written and mailed, every dashboard query parses
-and (but for a few that have nothing to show in a fresh demo) returns data, and Ctrl-C leaves
-no process and no port behind.
+Prometheus sees the Kafka broker up, the halted consumer group's lag growing (its alert becomes
+an issue) and the healthy group keeping up, Prometheus scrapes repo-metrics, which counts the
+stand-in's Kebechet history found through the demo database's installations, the report is
+written and mailed, every dashboard query parses and (but for a few that have nothing to show in
+a fresh demo) returns data, and Ctrl-C leaves no process and no port behind.
 A demo whose rules did not load says so, stops everything and exits 1."""
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -36,6 +38,7 @@ from tests.support.demo import (
 from tests.support.screenshots import keep_for_readme, screenshot
 from thoth_monitoring.demo.github_standin.records import Records
 from thoth_monitoring.demo.kebechet_history import lay_out
+from thoth_monitoring.demo.pipeline import HALTED_GROUP, HALTED_TOPIC, HEALTHY_GROUP, TOPICS
 from thoth_monitoring.demo.stack import REPO
 from thoth_monitoring.repo_metrics.kebechet import classify
 
@@ -111,6 +114,22 @@ def assert_repo_metrics_counts_the_kebechet_history(prometheus: str, github: str
     }
 
 
+def assert_consumer_group_halted(prometheus: str) -> None:
+    """Prometheus scrapes the broker's state through metrics-exporter: Kafka is up, the halted
+    group's lag on its topic is above 0 and growing, the healthy group keeps up on every topic."""
+    up = 'thoth_kafka_up{job="thoth-metrics-exporter"}'
+    wait_for(lambda: query(prometheus, up) == {(): 1.0}, 60, "thoth_kafka_up == 1")
+    halted = ("thoth_kafka_consumergroup_topic_lag"
+              f'{{consumergroup="{HALTED_GROUP}", topic="{HALTED_TOPIC}"}}')  # fmt: skip
+    first = query(prometheus, halted)[()]
+    assert first > 0
+    wait_for(lambda: query(prometheus, halted)[()] > first, 60, "the halted group's lag to grow")
+    healthy = query(prometheus, "thoth_kafka_consumergroup_topic_lag"
+                    f'{{consumergroup="{HEALTHY_GROUP}"}}', "topic")  # fmt: skip
+    assert set(healthy) == {(topic,) for topic in TOPICS}, healthy
+    assert max(healthy.values()) <= 10, healthy
+
+
 def test_demo_comes_up_files_an_issue_mails_the_report_and_stops_cleanly(tmp_path: Path) -> None:
     folder, log_path = tmp_path / "user", tmp_path / "demo.log"
     folder.mkdir()
@@ -133,6 +152,9 @@ def test_demo_comes_up_files_an_issue_mails_the_report_and_stops_cleanly(tmp_pat
         assert_repo_metrics_counts_the_kebechet_history(
             prometheus, urls["GitHub stand-in (issues)"]
         )
+        assert re.search(r"Prometheus: Kafka lag: .*investigator/thoth.package-release=[1-9]",
+                         printed), printed  # fmt: skip
+        assert_consumer_group_halted(prometheus)
 
         # the report, written and mailed (html + text + inline charts)
         assert "Thoth SLO report" in (out / "report.html").read_text()
@@ -156,11 +178,14 @@ def test_demo_comes_up_files_an_issue_mails_the_report_and_stops_cleanly(tmp_pat
         # the scripted fault becomes an issue, closed when the graph-exporter is back
         github = urls["GitHub stand-in (issues)"]
 
-        def fault_issue_state() -> str | None:
+        def issue_state(alertname: str) -> str | None:
             issues = json.loads(get(github + "/issues.json"))
             states = [i["state"] for repo in issues.values() for i in repo
-                      if "ThothGraphExporterDown" in i["title"]]  # fmt: skip
+                      if alertname in i["title"]]  # fmt: skip
             return states[0] if states else None
+
+        def fault_issue_state() -> str | None:
+            return issue_state("ThothGraphExporterDown")
 
         wait_for(fault_issue_state, 150, "the ThothGraphExporterDown issue")
         assert b"ThothGraphExporterDown" in get(github)
@@ -168,6 +193,8 @@ def test_demo_comes_up_files_an_issue_mails_the_report_and_stops_cleanly(tmp_pat
         keep_for_readme(screenshot((out / "report.html").as_uri(), tmp_path / "report.png"),
                         "slo-report.png")  # fmt: skip
         wait_for(lambda: fault_issue_state() == "closed", 150, "the issue to be closed")
+        wait_for(lambda: issue_state("ThothKafkaConsumerGroupHalted") == "open", 60,
+                 "the ThothKafkaConsumerGroupHalted issue")  # fmt: skip
         assert_dashboard_queries_answer(prometheus)
     finally:
         interrupt(process)

@@ -52,14 +52,6 @@ MAY_BE_EMPTY = {
     "Error budget remaining per SLO": "as above",
     "Delivery ratio (7 days)": "nothing of Kebechet's closed since the demo started: no ratio",
     "Delivery ratio per week": "as above",
-    # TEMPORARY: the demo has no Kafka until the Kafka source (branch h-kafka) is merged
-    "Kafka reachable": "the demo runs no Kafka yet",
-    "Brokers": "as above",
-    "Since the last Kafka collection": "as above",
-    "Halted consumer groups": "as above",
-    "Consumer group members": "as above",
-    "Messages per topic": "as above",
-    "Consumer lag": "as above",
     "Workflows by phase": "no Argo controller in the demo: only the workflows' own metrics",
 }
 

@@ -1,13 +1,14 @@
 """``thoth-monitoring demo``: the whole stack on loopback, from one command.
 
-Embedded PostgreSQL (seeded) · an S3 server (moto) with adviser documents and backups ·
-metrics-exporter, graph-exporter, postgres_exporter · Prometheus with our rules (``for:``
-shortened), preloaded with five weeks of service history · Alertmanager → alert-receiver → a
-GitHub stand-in with a page of issues and three weeks of Kebechet's pull requests in the
-repositories of its active installations · repo-metrics collecting them · slo-report serve ·
-the weekly report rendered to ``<out>/report.html`` and mailed to an SMTP catcher
-(``<out>/mail/*.eml``). A scripted fault
-(graph-exporter stopped) makes a real alert become an issue. Ctrl-C stops everything started.
+Embedded PostgreSQL (seeded) · an S3 server (moto) with adviser documents and backups · a
+Kafka-compatible broker (Tansu) with Thoth's topics, a producer and two consumer groups, one of
+which halts on a topic · metrics-exporter, graph-exporter, postgres_exporter · Prometheus with our
+rules (``for:`` shortened), preloaded with five weeks of service history · Alertmanager →
+alert-receiver → a GitHub stand-in with a page of issues and three weeks of Kebechet's pull
+requests in the repositories of its active installations · repo-metrics collecting them ·
+slo-report serve · the weekly report rendered to ``<out>/report.html`` and mailed to an SMTP
+catcher (``<out>/mail/*.eml``). A scripted fault (graph-exporter stopped) and the halted consumer
+group make real alerts become issues. Ctrl-C stops everything started.
 """
 
 import asyncio
@@ -37,6 +38,7 @@ import boto3
 import psycopg
 import yaml
 from aiohttp import web
+from confluent_kafka import KafkaException
 
 from thoth_monitoring.core.config import parse_duration
 from thoth_monitoring.core.database import (
@@ -49,7 +51,9 @@ from thoth_monitoring.core.database import (
 from thoth_monitoring.core.s3 import S3Settings
 from thoth_monitoring.demo.github_standin import GitHubStandIn
 from thoth_monitoring.demo.history import write_history
+from thoth_monitoring.demo.kafka import TansuBroker
 from thoth_monitoring.demo.kebechet_history import lay_out
+from thoth_monitoring.demo.pipeline import HALTED_GROUP, HALTED_TOPIC, Pipeline
 from thoth_monitoring.demo.processes import (
     backfill,
     free_port,
@@ -67,7 +71,7 @@ from thoth_monitoring.repo_metrics.repositories import installations
 DEFAULT_PORTS = {"prometheus": 9090, "alertmanager": 9093, "postgres-exporter": 9187,
                  "metrics-exporter": 9701, "graph-exporter": 9702, "alert-receiver": 9703,
                  "slo-report": 9704, "github": 9705, "s3": 9706, "repo-metrics": 9707,
-                 "smtp": 2525}  # fmt: skip
+                 "smtp": 2525, "kafka": 9092}  # fmt: skip
 BINARIES = ("prometheus", "promtool", "prometheus-alertmanager", "prometheus-postgres-exporter")
 REPO = "thoth-station/thoth-application"
 BUCKET, DEPLOYMENT = "thoth", "demo"
@@ -148,6 +152,7 @@ def run_demo(options: DemoOptions) -> int:
         backfill.start()
         url = _database(stack)
         s3 = _object_store(stack)
+        _kafka(stack)
         _services(stack, url, s3, binaries)
         backfill.join()
         if backfill.error is not None:
@@ -158,6 +163,7 @@ def run_demo(options: DemoOptions) -> int:
         _report(stack, s3)
         _launch_slo_report(stack)
         _kebechet_in_prometheus(stack)
+        _kafka_lag_in_prometheus(stack)
         _print_table(stack, url)
         _fault_and_wait(stack)
     except KeyboardInterrupt:
@@ -240,6 +246,31 @@ def _object_store(stack: Stack) -> S3Settings:
     return s3
 
 
+def _kafka(stack: Stack) -> None:
+    """Tansu, Thoth's topics and the pipeline's clients; the halted group stops committing
+    after a few messages, before Prometheus' first scrape, so that its committed offset never
+    changes in Prometheus and ThothKafkaConsumerGroupHalted needs no shortened window."""
+    stack.step("starting the Kafka broker (Tansu), Thoth's topics, a producer and two consumer "
+               "groups ...")  # fmt: skip
+    broker = TansuBroker(stack.ports["kafka"])
+    try:
+        broker.start()
+    except RuntimeError as error:
+        raise DemoError(f"the Kafka broker did not start: {error}") from None
+    stack.cleanups.append(broker.stop)
+    pipeline = Pipeline(broker.bootstrap)
+    try:
+        pipeline.start()
+    except KafkaException as error:
+        raise DemoError(f"could not create the demo's Kafka topics: {error}") from None
+    stack.cleanups.append(pipeline.stop)
+    if not pipeline.halted.wait(30):
+        raise DemoError(f"consumer group {HALTED_GROUP} read nothing of {HALTED_TOPIC} in 30 s: "
+                        f"{'; '.join(pipeline.errors) or 'no error reported'}")  # fmt: skip
+    stack.step(f"Kafka: consumer group {HALTED_GROUP} has stopped committing on {HALTED_TOPIC}; "
+               "its lag grows while the producer goes on")  # fmt: skip
+
+
 def _services(stack: Stack, url: str, s3: S3Settings, binaries: dict[str, str]) -> None:
     stack.step("starting the exporters, the alert receiver, Alertmanager, the GitHub stand-in "
                "and repo-metrics")  # fmt: skip
@@ -248,7 +279,9 @@ def _services(stack: Stack, url: str, s3: S3Settings, binaries: dict[str, str]) 
     configs = {
         "metrics-exporter": {"listen": f"127.0.0.1:{stack.ports['metrics-exporter']}",
                              "database_url": url, "interval": "30s", "probe_interval": "5s",
-                             "s3": s3_config | {"refresh_interval": "15s"}},
+                             "s3": s3_config | {"refresh_interval": "15s"},
+                             "kafka": {"bootstrap_servers": [f"127.0.0.1:{stack.ports['kafka']}"],
+                                       "interval": "5s", "timeout": "4s"}},
         "graph-exporter": {"listen": f"127.0.0.1:{stack.ports['graph-exporter']}",
                            "databases": [url], "s3": s3_config},
         "alert-receiver": {"listen": f"127.0.0.1:{stack.ports['alert-receiver']}",
@@ -512,6 +545,27 @@ def _kebechet_in_prometheus(stack: Stack) -> None:
         stack.step(f"Prometheus: {title}: {values or 'none'}  [{expr}]")
 
 
+IN_FLIGHT = 2  # messages a group that keeps up may be behind when the broker is read
+LAG_QUERY = "sum by (consumergroup, topic) (thoth_kafka_consumergroup_topic_lag)"
+
+
+def _kafka_lag_in_prometheus(stack: Stack) -> None:
+    """Consumer lag per group and topic as Prometheus has it (printed again while the demo
+    runs, so that the halted group's lag is seen growing)."""
+    deadline = time.monotonic() + 30
+    while not _promql(stack, LAG_QUERY):
+        if time.monotonic() > deadline:
+            raise DemoError("Prometheus has no Kafka lag within 30 s; see "
+                            f"{stack.options.out / 'logs' / 'metrics-exporter.log'}")  # fmt: skip
+        time.sleep(0.5)
+    lags = sorted((s["metric"]["consumergroup"], s["metric"]["topic"], float(s["value"][1]))
+                  for s in _promql(stack, LAG_QUERY))  # fmt: skip
+    behind = [f"{group}/{topic}={lag:g}" for group, topic, lag in lags if lag > IN_FLIGHT]
+    stack.step(f"Prometheus: Kafka lag: {', '.join(behind) or 'none'} behind; the other "
+               f"{len(lags) - len(behind)} group/topic pairs at most {IN_FLIGHT}  "
+               f"[{LAG_QUERY}]")  # fmt: skip
+
+
 def _promql(stack: Stack, expr: str) -> list[dict[str, Any]]:
     query = urllib.parse.urlencode({"query": expr})
     try:
@@ -547,6 +601,7 @@ def _print_table(stack: Stack, url: str) -> None:
         ("slo-report serve", stack.url("slo-report", "/metrics")),
         ("repo-metrics (Kebechet)", stack.url("repo-metrics", "/metrics")),
         ("S3 (moto)", stack.url("s3", f"/{BUCKET}")),
+        ("Kafka broker (Tansu)", f"127.0.0.1:{stack.ports['kafka']} (Kafka protocol)"),
         ("SMTP catcher", f"smtp://127.0.0.1:{stack.ports['smtp']} → {out / 'mail'}"),
         ("SLO report", f"file://{out / 'report.html'}"),
         ("PostgreSQL", redact(url)),
@@ -558,15 +613,23 @@ def _print_table(stack: Stack, url: str) -> None:
     (stack.options.out / "urls.json").write_text(json.dumps(dict(rows), indent=2))
 
 
+LAG_EVERY = 30.0  # seconds between the lag lines
+
+
 def _fault_and_wait(stack: Stack) -> None:
     """The scripted fault: stop the graph-exporter; once ThothGraphExporterDown has become an
     issue, start it again so that the alert resolves and the issue is closed. Report every
-    issue change until Ctrl-C."""
+    issue change (the halted consumer group's ThothKafkaConsumerGroupHalted among them) and,
+    every ``LAG_EVERY`` seconds, the Kafka lag until Ctrl-C."""
     fault_at = time.monotonic() + stack.options.fault_after
     restart = [str(arg) for arg in stack.processes["graph-exporter"].args]  # type: ignore[union-attr]
     phase = "before"
     seen: dict[int, tuple[str, str]] = {}
+    lag_at = time.monotonic() + LAG_EVERY
     while True:
+        if time.monotonic() >= lag_at:
+            _kafka_lag_in_prometheus(stack)
+            lag_at += LAG_EVERY
         if phase == "before" and time.monotonic() >= fault_at:
             stop(stack.processes["graph-exporter"])
             phase = "down"
