@@ -22,9 +22,9 @@ from thoth_monitoring.core.database import embedded_url, psycopg_url, stop_embed
 DAYS = "32"  # every document the generator wrote (the 30 days before now), and today
 
 
-def expected_runs(documents: list[dict[str, Any]]) -> set[tuple[object, ...]]:
+def expected_runs(documents: list[dict[str, Any]]) -> set[tuple[Any, ...]]:
     """adviser_runs as the documents say, worked out here from the generator's output."""
-    rows = set()
+    rows: set[tuple[Any, ...]] = set()
     for document in documents:
         metadata, result = document["metadata"], document["result"]
         environment = result["parameters"]["project"]["runtime_environment"]
@@ -43,7 +43,7 @@ def expected_runs(documents: list[dict[str, Any]]) -> set[tuple[object, ...]]:
     return rows
 
 
-def daily(rows: set[tuple[object, ...]]) -> dict[tuple[object, ...], int]:
+def daily(rows: set[tuple[Any, ...]]) -> dict[tuple[object, ...], int]:
     return dict(Counter((row[1], row[3], row[4], row[5]) for row in rows))
 
 
@@ -52,7 +52,7 @@ def table(url: str, query: str) -> list[tuple[Any, ...]]:
         return conn.execute(query).fetchall()
 
 
-def runs_in(url: str, schema: str = "thoth_analytics") -> set[tuple[object, ...]]:
+def runs_in(url: str, schema: str = "thoth_analytics") -> set[tuple[Any, ...]]:
     rows = table(url, f"SELECT * FROM {schema}.adviser_runs")
     return {(*row[:2], row[2].astimezone(UTC), *row[3:]) for row in rows}
 
