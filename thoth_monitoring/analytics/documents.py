@@ -114,6 +114,8 @@ def parse_document(body: bytes, name: str) -> AdviserRun:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise DocumentError("not JSON") from None
+    if not isinstance(document, dict):
+        raise DocumentError(f"expected a JSON object, got {type(document).__name__}")
     metadata = _field(document, "", "metadata", dict)
     result = _field(document, "", "result", dict)
     document_id = _field(metadata, "metadata.", "document_id", str)

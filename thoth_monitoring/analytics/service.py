@@ -60,7 +60,7 @@ class AnalyticsSettings(CommandSettings):
         try:
             CronTrigger.from_crontab(value, timezone=UTC)
         except ValueError as error:
-            raise ValueError(f"schedule {value!r}: {error}") from None
+            raise ValueError(f"{value!r} is not a cron expression: {error}") from None
         return value
 
     def store(self) -> AnalyticsStore:
