@@ -1,23 +1,29 @@
 """analytics end to end on real servers: documents from our generator on moto's S3 server,
 tables on Debian's PostgreSQL (and once on the embedded one)."""
 
+import asyncio
+import contextlib
 import json
+import shutil
 import socket
+import subprocess
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import psycopg
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.analytics.conftest import Ceph
 from tests.support.cli import run
 from thoth_monitoring.analytics.documents import error_class
-from thoth_monitoring.analytics.service import AnalyticsMetrics, AnalyticsSettings
+from thoth_monitoring.analytics.service import AnalyticsMetrics, AnalyticsSettings, serve
 from thoth_monitoring.analytics.service import run as run_days
 from thoth_monitoring.core.database import embedded_url, psycopg_url, stop_embedded
+from thoth_monitoring.demo.processes import free_port
 
 DAYS = "32"  # every document the generator wrote (the 30 days before now), and today
 
@@ -180,3 +186,41 @@ def test_an_unreachable_database_fails_the_run_saying_why(ceph: Ceph, tmp_path: 
     assert done.returncode == 1
     assert "run_failed" in done.stderr and "Traceback" not in done.stderr
     assert metric(done.stdout, "thoth_analytics_runs_total", outcome="failure") == 1
+
+
+async def test_serve_runs_when_started_and_serves_metrics_promtool_accepts(
+    ceph: Ceph, make_database: Callable[[], str]
+) -> None:
+    port = free_port()
+    settings = AnalyticsSettings.model_validate({
+        "ceph": ceph.settings.model_dump(), "database_url": make_database(),
+        "days": int(DAYS), "listen": f"127.0.0.1:{port}",
+    })  # fmt: skip
+    task = asyncio.create_task(serve(settings))
+    exposition = ""
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
+            for _ in range(300):  # until the first run has finished (or 30 s)
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with session.get(f"http://127.0.0.1:{port}/metrics") as answer:
+                        exposition = await answer.text()
+                if exposition and metric(
+                    exposition, "thoth_analytics_last_success_timestamp_seconds"
+                ):
+                    break
+                await asyncio.sleep(0.1)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    assert metric(exposition, "thoth_analytics_last_success_timestamp_seconds") > 0
+    assert metric(exposition, "thoth_analytics_rows_written_total") == 60
+    assert metric(exposition, "thoth_analytics_documents_unreadable_total") == 3
+    assert metric(exposition, "thoth_analytics_runs_total", outcome="success") == 1
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool missing: run .ci/system-deps"
+    check = await asyncio.to_thread(
+        subprocess.run, [promtool, "check", "metrics"], input=exposition, capture_output=True,
+        text=True, timeout=60,
+    )  # fmt: skip
+    assert check.returncode == 0 and not check.stdout + check.stderr, check.stdout + check.stderr
