@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.cli import run
+from tests.support.repository import REPOSITORY
 
 CEPH = "ceph: {endpoint_url: 'http://127.0.0.1:9', bucket: b, deployment: d}\n"
 
@@ -61,3 +62,14 @@ def test_without_once_or_serve_it_says_what_to_do(in_tmp: Path) -> None:
     result = run("analytics", "--config", "config.yaml")
     assert (result.returncode, result.stderr) == (
         2, "analytics: say --once or serve (see --help)\n")  # fmt: skip
+
+
+def test_the_readme_example_config_is_valid(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    readme = (REPOSITORY / "README.md").read_text()
+    example = readme.split("```yaml\n# analytics.yaml\n", 1)[1].split("```", 1)[0]
+    (in_tmp / "analytics.yaml").write_text(example)
+    monkeypatch.setenv("THOTH_ANALYTICS_DATABASE_URL", "postgresql://analytics:secret@db/superset")
+    result = run("analytics", "--config", "analytics.yaml", "--check-config")
+    assert (result.returncode, result.stdout) == (0, (
+        "configuration is valid: adviser documents of data/ocp4-stage/adviser/ into "
+        "--database-url, schema thoth_analytics\n"))  # fmt: skip
