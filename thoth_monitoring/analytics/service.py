@@ -5,10 +5,10 @@ import asyncio
 import logging
 import re
 import time
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as day_start
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -70,7 +70,8 @@ class AnalyticsSettings(CommandSettings):
 
     def describe(self) -> str:
         where = "the embedded PostgreSQL" if self.database_url is None else "--database-url"
-        return f"adviser documents of {self.ceph.folder('adviser')} into {where}, schema {self.schema_name}"  # noqa: E501
+        folder = self.ceph.folder("adviser")
+        return f"adviser documents of {folder} into {where}, schema {self.schema_name}"
 
 
 class AnalyticsMetrics:
@@ -105,14 +106,6 @@ class AnalyticsMetrics:
             self.runs.labels(outcome)
 
 
-@dataclass(frozen=True)
-class DayResult:
-    day: date
-    rows: int
-    unreadable: int
-    unchanged: bool  # same keys as the last load: nothing read or written
-
-
 def run(
     settings: AnalyticsSettings,
     store: AnalyticsStore,
@@ -127,16 +120,17 @@ def run(
     day under way stays as it was, the days before it are loaded."""
     started = time.monotonic()
     days = [today - timedelta(days=back) for back in reversed(range(settings.days))]
+    day: date | None = None  # the day under way
     try:
         store.create()
         client = make_client(settings.ceph)
         for day in tqdm(days, desc="days", unit="day", disable=not progress):
-            result = load_day(settings, store, client, day)
-            metrics.rows.inc(result.rows)
-            metrics.unreadable.inc(result.unreadable)
+            rows, unreadable = load_day(settings, store, client, day)
+            metrics.rows.inc(rows)
+            metrics.unreadable.inc(unreadable)
     except (psycopg.Error, BotoCoreError, ClientError, OSError) as error:
         metrics.runs.labels("failure").inc()
-        log.error("run_failed", extra={"error": str(error) or repr(error)})
+        log.error("run_failed", extra={"day": day, "error": str(error) or repr(error)})
         return False
     finally:
         metrics.duration.set(time.monotonic() - started)
@@ -146,8 +140,10 @@ def run(
     return True
 
 
-def load_day(settings: AnalyticsSettings, store: AnalyticsStore, client: object, day: date
-             ) -> DayResult:  # fmt: skip
+def load_day(
+    settings: AnalyticsSettings, store: AnalyticsStore, client: Any, day: date
+) -> tuple[int, int]:
+    """One day: the rows written and the documents unreadable (none when it is unchanged)."""
     start = datetime.combine(day, day_start(), tzinfo=UTC)
     keys = adviser_keys(client, settings.ceph, start, start + timedelta(days=1))
     loaded = store.loaded(day)
@@ -156,7 +152,7 @@ def load_day(settings: AnalyticsSettings, store: AnalyticsStore, client: object,
         len(keys),
     ):
         log.info("day_unchanged", extra={"day": day, "documents": len(keys)})
-        return DayResult(day, 0, 0, unchanged=True)
+        return 0, 0
     documents = read_keys(client, settings.ceph, keys, settings.workers)
     for item in documents.unreadable:
         log.warning("document_unreadable", extra={"key": item.key, "reason": item.reason})
@@ -165,7 +161,7 @@ def load_day(settings: AnalyticsSettings, store: AnalyticsStore, client: object,
         "day_loaded",
         extra={"day": day, "rows": rows, "unreadable": len(documents.unreadable)},
     )
-    return DayResult(day, rows, len(documents.unreadable), unchanged=False)
+    return rows, len(documents.unreadable)
 
 
 def run_once(settings: AnalyticsSettings, progress: bool) -> int:

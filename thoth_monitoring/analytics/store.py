@@ -15,6 +15,7 @@ from datetime import date
 
 import psycopg
 from psycopg import sql
+from psycopg.rows import TupleRow
 
 from thoth_monitoring.analytics.documents import AdviserDocuments, error_class
 from thoth_monitoring.core.database import CONNECT_TIMEOUT_SECONDS, psycopg_url
@@ -101,7 +102,7 @@ class AnalyticsStore:
         query = "SELECT last_key, documents FROM {schema}.ingest_days WHERE day = %s"
         with self._connect() as conn:
             row = conn.execute(self._sql(query), (day,)).fetchone()
-        return None if row is None else LoadedDay(_text(row[0]), int(str(row[1] or 0)))
+        return None if row is None else LoadedDay(row[0], row[1])
 
     def replace_day(self, day: date, documents: AdviserDocuments) -> int:
         """Replace the day's rows, aggregates and ingest record in one transaction; returns
@@ -138,7 +139,7 @@ class AnalyticsStore:
         return sql.SQL(text.strip()).format(schema=self.schema)
 
     @contextmanager
-    def _connect(self) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    def _connect(self) -> Iterator[psycopg.Connection[TupleRow]]:
         options = (
             f"-c statement_timeout={int(self.statement_timeout * 1000)} "
             "-c lock_timeout=10000 -c TimeZone=UTC"
@@ -151,7 +152,3 @@ class AnalyticsStore:
             application_name="thoth-analytics",
         ) as conn:
             yield conn
-
-
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)
