@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from thoth_monitoring.alert_receiver import command as alert_receiver
+from thoth_monitoring.analytics import command as analytics
 from thoth_monitoring.core.config import ConfigError
 from thoth_monitoring.dashboards import command as dashboards
 from thoth_monitoring.demo import command as demo
@@ -27,6 +28,7 @@ COMPONENTS = (
     alert_receiver,
     repo_metrics,
     slo_report,
+    analytics,
     dashboards,
     demo,
 )

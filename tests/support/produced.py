@@ -18,6 +18,7 @@ from prometheus_client.metrics_core import Metric
 from tests.support.postgres import MakeDatabase, defined_metrics, execute
 from tests.support.repository import REPOSITORY
 from thoth_monitoring.alert_receiver.receiver import ReceiverMetrics
+from thoth_monitoring.analytics.service import AnalyticsMetrics
 from thoth_monitoring.exporters.health.service import GraphExporter, GraphExporterSettings
 from thoth_monitoring.exporters.metrics.exposition import kafka_metrics
 from thoth_monitoring.exporters.metrics.kafka import (
@@ -114,6 +115,7 @@ async def produced_metrics(
     return (
         exposed(generate_latest(ReceiverMetrics().registry).decode())
         | exposed(generate_latest(ReporterMetrics().registry).decode())
+        | exposed(generate_latest(AnalyticsMetrics().registry).decode())
         | exposed(generate_latest(content.registry).decode())
         | exposed(generate_latest(registry).decode())
         | repo_metrics_indicators()

@@ -1,27 +1,14 @@
-"""The report's Ceph section: the week's adviser runs, from the adviser's result documents.
+"""The report's Ceph section: the week's adviser runs, from the adviser's result documents
+(read by ``analytics.documents``, the one reader of their key layout and fields)."""
 
-Documents live at ``<prefix>/<deployment>/adviser/adviser-<YYMMDDhhmmss>-<hex>``; the id embeds
-the creation time, so the week's documents are one key range, listed with ``StartAfter`` and
-read until the first key past the week (``.request`` objects beside them are skipped). The fields
-read are those Thoth's graph sync reads (see ``exporters/knowledge_graph/documents.py``):
-``metadata.document_id``, ``metadata.datetime``, ``metadata.arguments["thoth-adviser"].metadata
-.source_type`` (the integration), ``result.error``, ``result.error_msg`` and
-``result.parameters.recommendation_type``. A document that is not valid JSON or lacks these is
-counted as unreadable with its key, never guessed.
-"""
-
-import json
-import re
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
 
 import pandas as pd
 
-from thoth_monitoring.core.s3 import S3Settings, list_pages, make_client
+from thoth_monitoring.analytics.documents import read_adviser_documents
+from thoth_monitoring.core.s3 import S3Settings
 
-_DOCUMENT = re.compile(r"^adviser-\d{12}-[0-9a-zA-Z]+$")
 COLUMNS = ["document_id", "datetime", "integration", "error", "error_msg", "recommendation_type"]
 
 
@@ -37,44 +24,17 @@ def read_adviser_runs(
     settings: S3Settings, start: datetime, end: datetime, workers: int = 8
 ) -> AdviserRuns:
     """Documents created in [start, end) (times in UTC)."""
-    client = make_client(settings)
-    folder = settings.folder("adviser")
-    first, stop = (folder + f"adviser-{when:%y%m%d%H%M%S}" for when in (start, end))
-    keys: list[str] = []
-    for page in list_pages(client, settings.bucket, folder + "adviser-", first):
-        names = [item["Key"] for item in page]
-        keys.extend(key for key in names if key < stop and _DOCUMENT.match(key[len(folder) :]))
-        if names and names[-1] >= stop:
-            break
-
-    def read(key: str) -> dict[str, Any] | str:
-        body = client.get_object(Bucket=settings.bucket, Key=key)["Body"].read()
-        try:
-            return _run(json.loads(body))
-        except (ValueError, KeyError, TypeError, AttributeError):
-            return key
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(pool.map(read, keys))
-    rows = [result for result in results if isinstance(result, dict)]
-    unreadable = tuple(result for result in results if isinstance(result, str))
-    return AdviserRuns(pd.DataFrame(rows, columns=COLUMNS), unreadable)
-
-
-def _run(document: dict[str, Any]) -> dict[str, Any]:
-    metadata, result = document["metadata"], document["result"]
-    arguments = (metadata.get("arguments") or {}).get("thoth-adviser") or {}
-    error = result["error"]
-    if not isinstance(error, bool):
-        raise TypeError("result.error is not a boolean")
-    return {
-        "document_id": metadata["document_id"],
-        "datetime": datetime.fromisoformat(metadata["datetime"].replace("Z", "+00:00")),
-        "integration": (arguments.get("metadata") or {}).get("source_type") or "unknown",
-        "error": error,
-        "error_msg": (result.get("error_msg") or "(no message)") if error else None,
-        "recommendation_type": result["parameters"]["recommendation_type"].upper(),
-    }
+    documents = read_adviser_documents(settings, start, end, workers)
+    rows = [
+        {
+            **asdict(run),
+            "datetime": run.created_at,
+            "error_msg": run.error_message,
+        }
+        for run in documents.runs
+    ]
+    runs = pd.DataFrame(rows, columns=COLUMNS)
+    return AdviserRuns(runs, tuple(item.key for item in documents.unreadable))
 
 
 def by_integration(runs: pd.DataFrame) -> pd.DataFrame:

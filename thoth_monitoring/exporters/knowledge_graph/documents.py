@@ -5,12 +5,14 @@ Fields written (the subset of thoth-adviser's document that Thoth's graph sync a
 read — see ``slo_reporter/adviser.py``):
 
 - ``metadata.document_id``: ``adviser-<YYMMDDhhmmss>-<hex>``, also the object's name;
-- ``metadata.datetime``: ISO 8601 UTC; ``metadata.analyzer`` / ``analyzer_version``;
+- ``metadata.datetime``: ISO 8601 UTC; ``metadata.duration`` (seconds); ``metadata.analyzer`` /
+  ``analyzer_version``;
 - ``metadata.arguments["thoth-adviser"].metadata``: ``origin`` (the user's repository) and
   ``source_type`` (the integration: CLI, KEBECHET, S2I, GITHUB_APP, JUPYTER_NOTEBOOK);
 - ``result.error`` (bool) and ``result.error_msg``;
 - ``result.parameters``: ``recommendation_type`` and ``requirements_format`` in lower case as the
-  adviser writes them, ``count``, ``limit``;
+  adviser writes them, ``count``, ``limit``, and ``project.runtime_environment``
+  (``operating_system.name`` / ``version``, ``python_version``: the run's external environment);
 - ``result.report``: ``products`` (advised stacks; none on error) and ``stack_info``.
 """
 
@@ -34,7 +36,9 @@ ADVISER_ERRORS = (
 
 def adviser_documents(data: Dataset, deployment: str) -> Iterator[dict[str, Any]]:
     """One document per ``adviser_run`` row."""
+    environments = {row["id"]: row for row in data.records(m.external_software_environment)}
     for run in data.records(m.adviser_run):
+        environment = environments[run["external_run_software_environment_id"]]
         error = bool(run["adviser_error"])
         yield {
             "metadata": {
@@ -42,6 +46,7 @@ def adviser_documents(data: Dataset, deployment: str) -> Iterator[dict[str, Any]
                 "analyzer_version": run["adviser_version"],
                 "datetime": run["datetime"].isoformat() + "Z",
                 "document_id": run["adviser_document_id"],
+                "duration": run["duration"],
                 "thoth_deployment_name": deployment,
                 "arguments": {
                     "thoth-adviser": {
@@ -58,6 +63,15 @@ def adviser_documents(data: Dataset, deployment: str) -> Iterator[dict[str, Any]
                     "limit": run["limit"],
                     "recommendation_type": run["recommendation_type"].lower(),
                     "requirements_format": run["requirements_format"].lower(),
+                    "project": {
+                        "runtime_environment": {
+                            "operating_system": {
+                                "name": environment["os_name"],
+                                "version": environment["os_version"],
+                            },
+                            "python_version": environment["python_version"],
+                        }
+                    },
                 },
                 "report": {
                     "products": [] if error else [{"score": 0.5, "justification": []}],
