@@ -19,6 +19,7 @@ from thoth_monitoring.exporters.knowledge_graph import command as db
 from thoth_monitoring.exporters.metrics import command as metrics_exporter
 from thoth_monitoring.repo_metrics import command as repo_metrics
 from thoth_monitoring.slo_reporter import command as slo_report
+from thoth_monitoring.superset_bundle import command as superset_bundle
 
 COMPONENTS = (
     db,
@@ -28,6 +29,7 @@ COMPONENTS = (
     repo_metrics,
     slo_report,
     dashboards,
+    superset_bundle,
     demo,
 )
 
