@@ -110,7 +110,8 @@ DATASETS = (
             Metric(
                 "error_share",
                 "Error share",
-                "SUM(runs) FILTER (WHERE outcome = 'error')::float / NULLIF(SUM(runs), 0)",
+                "SUM(CASE WHEN outcome = 'error' THEN runs ELSE 0 END)::float"
+                " / NULLIF(SUM(runs), 0)",
                 ".1%",
             ),
         ),
