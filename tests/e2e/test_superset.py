@@ -191,7 +191,7 @@ def test_dashboard_charts_answer_what_sql_on_the_tables_answers(
     with superset.serving(public=True) as base:
         picture = screenshot(
             f"{base}/superset/dashboard/thoth-adviser-analytics/?standalone=1",
-            tmp_path / "superset.png", 1200,
+            tmp_path / "superset.png", 1200, settle_ms=30_000,
         )  # fmt: skip
     keep_for_readme(picture, "superset-dashboard.png")
 

@@ -146,7 +146,8 @@ CHARTS = (
         "kebechet_success_ratio", "Kebechet's success ratio", "big_number_total", "adviser_runs",
         (), ("kebechet_success_ratio",),
         extra_params=(("metric", "kebechet_success_ratio"), ("y_axis_format", ".1%"),
-                      ("subheader", "of the adviser runs Kebechet started")),
+                      ("subheader", "of the adviser runs Kebechet started"),
+                      ("header_font_size", 0.4), ("subheader_font_size", 0.125)),
     ),
 )  # fmt: skip
 
@@ -328,8 +329,9 @@ def _dashboard() -> dict[str, Any]:
             position[key] = {
                 "type": "CHART", "id": key, "children": [],
                 "parents": ["ROOT_ID", "GRID_ID", row],
-                "meta": {"width": 12 // len(charts), "height": 50, "chartId": chart_ids[chart.name],
-                         "uuid": chart_uuid(chart), "sliceName": chart.title},
+                "meta": {"width": 12 // len(charts), "height": 50 if len(charts) > 1 else 25,
+                         "chartId": chart_ids[chart.name], "uuid": chart_uuid(chart),
+                         "sliceName": chart.title},
             }  # fmt: skip
     return {
         "dashboard_title": "Thoth adviser analytics",
