@@ -76,7 +76,9 @@ def superset_bin() -> Path:
         subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True, timeout=300)
         pip = [str(VENV / "bin" / "pip"), "--disable-pip-version-check"]
         subprocess.run([*pip, "install", "--quiet", *REQUIREMENTS], check=True, timeout=1800)
-        freeze = subprocess.run([*pip, "freeze"], check=True, capture_output=True, text=True)
+        freeze = subprocess.run(
+            [*pip, "freeze"], check=True, capture_output=True, text=True, timeout=120
+        )
         INSTALLED.write_text(header + freeze.stdout)
         print(f"superset_install_seconds={time.monotonic() - started:.0f}")
     return VENV / "bin"
