@@ -45,4 +45,4 @@ bench: $(STAMP) system-deps
 	$(BIN)/python -m bench.kafka
 
 clean:
-	rm -rf $(VENV) .thoth-monitoring demo-out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .thoth-monitoring demo-out .pytest_cache .mypy_cache .ruff_cache .test-cache

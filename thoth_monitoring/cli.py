@@ -20,6 +20,7 @@ from thoth_monitoring.exporters.knowledge_graph import command as db
 from thoth_monitoring.exporters.metrics import command as metrics_exporter
 from thoth_monitoring.repo_metrics import command as repo_metrics
 from thoth_monitoring.slo_reporter import command as slo_report
+from thoth_monitoring.superset_bundle import command as superset_bundle
 
 COMPONENTS = (
     db,
@@ -30,6 +31,7 @@ COMPONENTS = (
     slo_report,
     analytics,
     dashboards,
+    superset_bundle,
     demo,
 )
 

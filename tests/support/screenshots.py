@@ -13,13 +13,15 @@ from tests.support.repository import REPOSITORY
 PICTURES = REPOSITORY / "docs" / "img"
 
 
-def screenshot(url: str, target: Path, width: int = 840) -> Path:
-    """The page at ``url``, cropped to its content."""
+def screenshot(url: str, target: Path, width: int = 840, settle_ms: int = 0) -> Path:
+    """The page at ``url``, cropped to its content; ``settle_ms`` of (virtual) time first lets a
+    script-drawn page fetch and draw its data."""
     chromium = shutil.which("chromium")
     assert chromium, "Debian's chromium package is missing: run .ci/system-deps"
     subprocess.run(
         [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-         f"--screenshot={target}", f"--window-size={width},6000", url],
+         f"--screenshot={target}", f"--window-size={width},6000",
+         *([f"--virtual-time-budget={settle_ms}"] if settle_ms else []), url],
         check=True, capture_output=True, timeout=120,
     )  # fmt: skip
     image = Image.open(target).convert("RGB")

@@ -1,0 +1,1 @@
+"""The Superset dashboard over the adviser analytics tables, as an import bundle."""
