@@ -119,6 +119,10 @@ def test_every_command_validates_its_configuration(installed: Installed, empty: 
             "--check-config",
         ): f"configuration is valid: token authentication, knowledge in {empty / 'store'}",
     }
+    (empty / "analytics.yaml").write_text(
+        "ceph: {endpoint_url: 'http://127.0.0.1:9', bucket: thoth, deployment: ocp4-stage}\n"
+    )
+    checks[("analytics", "--config", "analytics.yaml", "--check-config")] = "configuration is valid"
     for args, expected in checks.items():
         result = installed.run(empty, *args)
         assert result.returncode == 0 and expected in result.stdout, (args, result)
@@ -134,9 +138,13 @@ def test_generators_write_under_the_working_folder(installed: Installed, empty: 
     assert dashboards.returncode == 0, dashboards.stderr
     written_dashboards = (empty / "thoth_monitoring" / "dashboards").glob("*.json")
     assert sorted(path.name for path in written_dashboards) == [
-        "database-health.json", "kebechet.json", "knowledge-graph.json", "slos.json",
-        "stack-health.json",
+        "database-health.json", "kebechet.json", "knowledge-graph.json", "request-pipeline.json",
+        "slos.json", "stack-health.json",
     ]  # fmt: skip
+    bundle = installed.run(empty, "superset-bundle")
+    assert bundle.returncode == 0, bundle.stderr
+    written_bundle = empty / "thoth_monitoring" / "superset_bundle" / "thoth_analytics"
+    assert (written_bundle / "metadata.yaml").is_file()
 
 
 def test_demo_comes_up_with_every_rule_and_stops_cleanly(
