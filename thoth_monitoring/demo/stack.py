@@ -110,6 +110,8 @@ class Stack:
     ports: dict[str, int]
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     cleanups: list[Callable[[], None]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # processes, stopped
+    stopped: bool = False
     github: GitHubStandIn = field(default_factory=lambda: GitHubStandIn(token=GITHUB_TOKEN))
     started: float = field(default_factory=time.monotonic)
     anchor: datetime = field(
@@ -132,7 +134,16 @@ class Stack:
             command, stdout=log, stderr=subprocess.STDOUT, env=environment
         )
 
+    def adopt(self, name: str, start: Callable[[], subprocess.Popen[bytes]]) -> bool:
+        """Start a process from another thread unless everything is being stopped."""
+        with self.lock:
+            if not self.stopped:
+                self.processes[name] = start()
+            return not self.stopped
+
     def stop_all(self) -> None:
+        with self.lock:
+            self.stopped = True
         for process in reversed(self.processes.values()):
             if process.poll() is None:
                 stop(process)
@@ -319,7 +330,8 @@ class _Superset(threading.Thread):
         self.stack.step(f"Superset: setting up {command} and starting it ...")
         try:
             installation = set_up(command, home)
-            self.stack.processes["superset"] = installation.start(port, log)
+            if not self.stack.adopt("superset", lambda: installation.start(port, log)):
+                return
             base = self.stack.url("superset")
             wait_for_http(f"{base}/health", 180, self.stack.processes["superset"])
             import_bundle(login(base), base, self.database_url, home / "thoth-analytics.zip")

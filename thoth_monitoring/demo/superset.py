@@ -78,7 +78,8 @@ class Superset:
 
 def set_up(command: Path, home: Path) -> Superset:
     """Superset with its metadata in ``home``: configured, upgraded, an admin and the roles.
-    The first call does the work; later ones reuse it (``home/superset.db``)."""
+    The first call does the work and leaves ``home/set-up``; later ones reuse it. A set-up cut
+    short (a failure, the demo stopped) is done again from the start next time."""
     home.mkdir(parents=True, exist_ok=True)
     env = {
         "PATH": f"{command.parent}:/usr/bin:/bin",
@@ -87,8 +88,10 @@ def set_up(command: Path, home: Path) -> Superset:
         "FLASK_APP": "superset",
     }
     superset = Superset(str(command), env, home)
-    if (home / "superset.db").exists():
+    done = home / "set-up"
+    if done.exists():
         return superset
+    (home / "superset.db").unlink(missing_ok=True)
     (home / "superset_config.py").write_text(
         "import os\n"
         f'SECRET_KEY = "{secrets.token_hex(32)}"\n'
@@ -98,15 +101,12 @@ def set_up(command: Path, home: Path) -> Superset:
         "TALISMAN_ENABLED = False\n"
     )
     user, password = ADMIN
-    try:
-        superset.run("db", "upgrade")
-        superset.run("fab", "create-admin", "--username", user, "--password", password,
-                     "--firstname", "Thoth", "--lastname", "Admin",
-                     "--email", "admin@example.org")  # fmt: skip
-        superset.run("init")
-    except BaseException:
-        (home / "superset.db").unlink(missing_ok=True)  # half set up: start over next time
-        raise
+    superset.run("db", "upgrade")
+    superset.run("fab", "create-admin", "--username", user, "--password", password,
+                 "--firstname", "Thoth", "--lastname", "Admin",
+                 "--email", "admin@example.org")  # fmt: skip
+    superset.run("init")
+    done.touch()
     return superset
 
 
