@@ -327,7 +327,7 @@ class _Superset(threading.Thread):
             return
         home, port = self.stack.options.out / "superset", self.stack.ports["superset"]
         log = self.stack.options.out / "logs" / "superset.log"
-        self.stack.step(f"Superset: setting up {command} and starting it ...")
+        self.stack.step(f"Superset: starting {command} (its first set-up takes a minute) ...")
         try:
             installation = set_up(command, home)
             if not self.stack.adopt("superset", lambda: installation.start(port, log)):
