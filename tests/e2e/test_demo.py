@@ -4,8 +4,10 @@ URL answers, the scripted fault becomes a GitHub issue that is closed once the f
 Prometheus sees the Kafka broker up, the halted consumer group's lag growing (its alert becomes
 an issue) and the healthy group keeping up, Prometheus scrapes repo-metrics, which counts the
 stand-in's Kebechet history found through the demo database's installations, the report is
-written and mailed, every dashboard query parses and (but for a few that have nothing to show in
-a fresh demo) returns data, and Ctrl-C leaves no process and no port behind.
+written and mailed, the analytics tables hold one row per adviser document uploaded (and
+Prometheus scrapes analytics serve), Superset's absence is one line, every dashboard query
+parses and (but for a few that have nothing to show in a fresh demo) returns data, and Ctrl-C
+leaves no process and no port behind.
 A demo whose rules did not load says so, stops everything and exits 1."""
 
 import json
@@ -22,6 +24,9 @@ from email import message_from_bytes, policy
 from pathlib import Path
 from typing import Any
 
+import boto3
+import psycopg
+
 from tests.support.cli import COMMAND
 from tests.support.demo import (
     DEMO_FLAGS,
@@ -36,10 +41,12 @@ from tests.support.demo import (
     wait_for_urls,
 )
 from tests.support.screenshots import keep_for_readme, screenshot
+from thoth_monitoring.core.s3 import S3Settings
 from thoth_monitoring.demo.github_standin.records import Records
 from thoth_monitoring.demo.kebechet_history import lay_out
 from thoth_monitoring.demo.pipeline import HALTED_GROUP, HALTED_TOPIC, HEALTHY_GROUP, TOPICS
-from thoth_monitoring.demo.stack import REPO
+from thoth_monitoring.demo.stack import BUCKET, DEPLOYMENT, REPO
+from thoth_monitoring.demo.superset import ENV_VAR
 from thoth_monitoring.repo_metrics.kebechet import classify
 
 # The old mistake brought back: rule files named relative to the working directory, which
@@ -130,12 +137,40 @@ def assert_consumer_group_halted(prometheus: str) -> None:
     assert max(healthy.values()) <= 10, healthy
 
 
+def assert_analytics_holds_every_adviser_document(urls: dict[str, str], printed: str) -> None:
+    """analytics loaded one row per adviser document in the demo's S3 (all readable), said so
+    in its step line, and Prometheus scrapes analytics serve (ThothAnalyticsStale's source)."""
+    s3 = S3Settings(endpoint_url=urls["S3 (moto)"].rsplit("/", 1)[0], bucket=BUCKET,
+                    deployment=DEPLOYMENT)  # fmt: skip
+    client = boto3.client("s3", endpoint_url=s3.endpoint_url, region_name=s3.region,
+                          aws_access_key_id="demo", aws_secret_access_key="demo")  # fmt: skip
+    listing = client.get_paginator("list_objects_v2")
+    pages = listing.paginate(Bucket=BUCKET, Prefix=s3.folder("adviser"))
+    documents = sum(page.get("KeyCount", 0) for page in pages)
+    assert documents > 0
+    with psycopg.connect(urls["PostgreSQL"], connect_timeout=10) as connection:
+        counts = connection.execute(
+            "SELECT (SELECT count(*) FROM thoth_analytics.adviser_runs),"
+            " (SELECT sum(unreadable) FROM thoth_analytics.ingest_days),"
+            " (SELECT sum(runs) FROM thoth_analytics.adviser_daily)"
+        ).fetchone()
+    assert counts == (documents, 0, documents)
+    line = re.search(r"analytics: (\d+) adviser runs of \d+ days written to schema "
+                     r"thoth_analytics .*; SQL: postgresql://", printed)  # fmt: skip
+    assert line is not None and int(line.group(1)) == documents, printed
+    assert "analytics: runs per integration: " in printed, printed
+    prometheus = urls["Prometheus"].rsplit("/classic", 1)[0]
+    wait_for(lambda: query(prometheus, 'thoth_analytics_last_success_timestamp_seconds{job='
+                           '"analytics"} > 0'), 60, "Prometheus to scrape analytics")  # fmt: skip
+
+
 def test_demo_comes_up_files_an_issue_mails_the_report_and_stops_cleanly(tmp_path: Path) -> None:
     folder, log_path = tmp_path / "user", tmp_path / "demo.log"
     folder.mkdir()
     out = folder / "demo-out"
     log = log_path.open("wb")
-    process = start_demo(COMMAND, folder, log)
+    without_superset = {name: value for name, value in os.environ.items() if name != ENV_VAR}
+    process = start_demo(COMMAND, folder, log, without_superset)
     started = time.monotonic()
     try:
         urls = wait_for_urls(process, out, log_path)
@@ -149,6 +184,8 @@ def test_demo_comes_up_files_an_issue_mails_the_report_and_stops_cleanly(tmp_pat
         assert len(children) >= 6, children  # the services it started
         printed = log_path.read_text()
         assert "Prometheus: Kebechet pull requests by manager: " in printed, printed
+        assert f"Superset: not installed; for the adviser dashboard set {ENV_VAR}" in printed
+        assert_analytics_holds_every_adviser_document(urls, printed)
         assert_repo_metrics_counts_the_kebechet_history(
             prometheus, urls["GitHub stand-in (issues)"]
         )

@@ -3,30 +3,35 @@ environment under .test-cache/, reused once installed): SQLite metadata, ``db up
 ``init``, the bundle imported through the REST API against a PostgreSQL holding known rows, and
 every chart's data endpoint answering what SQL on the tables answers."""
 
-import contextlib
 import datetime
 import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-import requests
 
 from tests.support.repository import REPOSITORY
 from tests.support.screenshots import keep_for_readme, screenshot
 from thoth_monitoring.core.database import psycopg_url
-from thoth_monitoring.demo.processes import free_port, stop, wait_for_http
-from thoth_monitoring.superset_bundle.bundle import CHARTS, write_zip
+from thoth_monitoring.demo.superset import (
+    DASHBOARD,
+    TEST_VENV,
+    TIMEOUT,
+    Superset,
+    import_bundle,
+    login,
+    set_up,
+)
+from thoth_monitoring.superset_bundle.bundle import CHARTS
 
 pytestmark = pytest.mark.e2e
 
-VENV = REPOSITORY / ".test-cache" / "superset-venv"
+VENV = REPOSITORY / TEST_VENV
 # Written once pip succeeded, headed by REQUIREMENTS: otherwise the venv is made again.
 INSTALLED = VENV / "installed.txt"
 # 6.1.0's wheel misses `rich` (its CLI) and `cachetools` (the bundle import), and accepts
@@ -38,8 +43,6 @@ REQUIREMENTS = [
     "cachetools",
     "flask-caching<2.4",
 ]
-TIMEOUT = 30  # seconds, for every request to Superset
-ADMIN = ("admin", "admin-password")
 
 DDL = """
 CREATE SCHEMA thoth_analytics;
@@ -108,81 +111,9 @@ def analytics_url(make_database: Callable[[], str]) -> str:
     return url
 
 
-@dataclass(frozen=True)
-class Superset:
-    """A set-up Superset installation (metadata in SQLite, an admin, roles) that can be started."""
-
-    command: str
-    env: dict[str, str]
-    home: Path
-
-    def run(self, *args: str) -> None:
-        done = subprocess.run(
-            [self.command, *args], env=self.env, capture_output=True, text=True, timeout=600
-        )
-        assert done.returncode == 0, f"superset {args[0]} failed:\n{done.stderr[-3000:]}"
-
-    @contextlib.contextmanager
-    def serving(self, public: bool = False) -> Iterator[str]:
-        """Superset on loopback; its base URL. ``public`` gives anonymous visitors the Admin role
-        so Chromium draws the dashboard without a login form (it also bypasses the API's logins,
-        hence a separate start)."""
-        port = free_port()
-        env = {**self.env, "THOTH_PUBLIC_ADMIN": "1" if public else ""}
-        with (self.home / "superset.log").open("ab") as log:
-            process = subprocess.Popen(
-                [self.command, "run", "-h", "127.0.0.1", "-p", str(port), "--with-threads"],
-                env=env, stdout=log, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-            try:
-                wait_for_http(f"http://127.0.0.1:{port}/health", 120, process)
-                yield f"http://127.0.0.1:{port}"
-            finally:
-                stop(process)
-
-
 @pytest.fixture(scope="module")
 def superset(superset_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Superset:
-    home = tmp_path_factory.mktemp("superset")
-    (home / "superset_config.py").write_text(
-        "import os\n"
-        f'SECRET_KEY = "thoth-test-only-{time.time_ns()}"\n'
-        f'SQLALCHEMY_DATABASE_URI = "sqlite:///{home}/superset.db"\n'
-        'if os.environ.get("THOTH_PUBLIC_ADMIN"):\n'
-        '    AUTH_ROLE_PUBLIC = "Admin"\n'
-        "TALISMAN_ENABLED = False\n"
-    )
-    env = {
-        "PATH": f"{superset_bin}:/usr/bin:/bin",
-        "HOME": str(home),
-        "SUPERSET_CONFIG_PATH": str(home / "superset_config.py"),
-        "FLASK_APP": "superset",
-    }
-    superset = Superset(str(superset_bin / "superset"), env, home)
-    user, password = ADMIN
-    superset.run("db", "upgrade")
-    superset.run("fab", "create-admin", "--username", user, "--password", password,
-                 "--firstname", "Thoth", "--lastname", "Admin",
-                 "--email", "admin@example.org")  # fmt: skip
-    superset.run("init")
-    return superset
-
-
-def login(base: str) -> requests.Session:
-    """A session with the JWT and the CSRF token the write endpoints ask for."""
-    session = requests.Session()
-    user, password = ADMIN
-    answer = session.post(
-        f"{base}/api/v1/security/login",
-        json={"username": user, "password": password, "provider": "db", "refresh": False},
-        timeout=TIMEOUT,
-    )
-    answer.raise_for_status()
-    session.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
-    csrf = session.get(f"{base}/api/v1/security/csrf_token/", timeout=TIMEOUT)
-    csrf.raise_for_status()
-    session.headers.update({"X-CSRFToken": csrf.json()["result"], "Referer": base})
-    return session
+    return set_up(superset_bin / "superset", tmp_path_factory.mktemp("superset"))
 
 
 def test_dashboard_charts_answer_what_sql_on_the_tables_answers(
@@ -192,7 +123,7 @@ def test_dashboard_charts_answer_what_sql_on_the_tables_answers(
         check_charts(base, analytics_url, tmp_path)
     with superset.serving(public=True) as base:
         picture = screenshot(
-            f"{base}/superset/dashboard/thoth-adviser-analytics/?standalone=1",
+            f"{base}{DASHBOARD}?standalone=1",
             tmp_path / "superset.png", 1200, settle_ms=30_000,
         )  # fmt: skip
     keep_for_readme(picture, "superset-dashboard.png")
@@ -201,16 +132,7 @@ def test_dashboard_charts_answer_what_sql_on_the_tables_answers(
 def check_charts(superset: str, analytics_url: str, tmp_path: Path) -> None:
     """Import the bundle through the REST API, then compare each chart's data with SQL."""
     session = login(superset)
-    uri = psycopg_url(analytics_url).replace("postgresql://", "postgresql+psycopg2://", 1)
-    bundle = write_zip(tmp_path / "thoth-analytics.zip", uri)
-    with bundle.open("rb") as file:
-        imported = session.post(
-            f"{superset}/api/v1/dashboard/import/",
-            files={"formData": (bundle.name, file, "application/zip")},
-            data={"overwrite": "true"},
-            timeout=TIMEOUT,
-        )
-    assert imported.status_code == 200, imported.text
+    import_bundle(session, superset, analytics_url, tmp_path / "thoth-analytics.zip")
 
     listed = session.get(
         f"{superset}/api/v1/dashboard/thoth-adviser-analytics/charts", timeout=TIMEOUT

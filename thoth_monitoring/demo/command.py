@@ -18,7 +18,9 @@ def register(commands: Any) -> None:
         "Prometheus with our rules and five weeks of backfilled history, Alertmanager, the "
         "alert receiver writing to a GitHub stand-in that also holds three weeks of "
         "Kebechet's pull requests, repo-metrics collecting them, slo-report serve, and an "
-        "SMTP catcher; "
+        "SMTP catcher; load the adviser documents into the analytics tables for Superset and "
+        "start analytics serve (and Superset with the dashboard, when THOTH_DEMO_SUPERSET names "
+        "a superset executable or .test-cache/superset-venv holds one); "
         "render and mail the weekly SLO report; stop the graph-exporter after --fault-after "
         "seconds so that a real alert becomes an issue. Ctrl-C stops everything.",
     )

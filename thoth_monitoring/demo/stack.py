@@ -28,7 +28,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -61,6 +61,16 @@ from thoth_monitoring.demo.processes import (
     stop,
     wait_for_http,
 )
+from thoth_monitoring.demo.superset import (
+    ADMIN,
+    DASHBOARD,
+    ENV_VAR,
+    TEST_VENV,
+    find_superset,
+    import_bundle,
+    login,
+    set_up,
+)
 from thoth_monitoring.exporters.knowledge_graph.documents import (
     adviser_documents,
     upload_adviser_documents,
@@ -71,7 +81,7 @@ from thoth_monitoring.repo_metrics.repositories import installations
 DEFAULT_PORTS = {"prometheus": 9090, "alertmanager": 9093, "postgres-exporter": 9187,
                  "metrics-exporter": 9701, "graph-exporter": 9702, "alert-receiver": 9703,
                  "slo-report": 9704, "github": 9705, "s3": 9706, "repo-metrics": 9707,
-                 "smtp": 2525, "kafka": 9092}  # fmt: skip
+                 "analytics": 9708, "superset": 8088, "smtp": 2525, "kafka": 9092}  # fmt: skip
 BINARIES = ("prometheus", "promtool", "prometheus-alertmanager", "prometheus-postgres-exporter")
 REPO = "thoth-station/thoth-application"
 BUCKET, DEPLOYMENT = "thoth", "demo"
@@ -100,6 +110,8 @@ class Stack:
     ports: dict[str, int]
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     cleanups: list[Callable[[], None]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # processes, stopped
+    stopped: bool = False
     github: GitHubStandIn = field(default_factory=lambda: GitHubStandIn(token=GITHUB_TOKEN))
     started: float = field(default_factory=time.monotonic)
     anchor: datetime = field(
@@ -122,7 +134,16 @@ class Stack:
             command, stdout=log, stderr=subprocess.STDOUT, env=environment
         )
 
+    def adopt(self, name: str, start: Callable[[], subprocess.Popen[bytes]]) -> bool:
+        """Start a process from another thread unless everything is being stopped."""
+        with self.lock:
+            if not self.stopped:
+                self.processes[name] = start()
+            return not self.stopped
+
     def stop_all(self) -> None:
+        with self.lock:
+            self.stopped = True
         for process in reversed(self.processes.values()):
             if process.poll() is None:
                 stop(process)
@@ -145,15 +166,19 @@ def run_demo(options: DemoOptions) -> int:
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "demo")
     for signum in (signal.SIGINT, signal.SIGTERM):  # also when started with SIGINT ignored (&)
         signal.signal(signum, _interrupt)
-    for noisy in ("werkzeug", "mail.log"):  # the S3 and SMTP servers log every request
+    # the S3 and SMTP servers log every request, the analytics load every day
+    for noisy in ("werkzeug", "mail.log", "thoth_monitoring.analytics"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         backfill = _Backfill(stack, binaries["promtool"])
         backfill.start()
         url = _database(stack)
-        s3 = _object_store(stack)
+        s3, first_day = _object_store(stack)
+        days = _analytics(stack, url, s3, first_day)
+        superset = _Superset(stack, url)
+        superset.start()
         _kafka(stack)
-        _services(stack, url, s3, binaries)
+        _services(stack, url, s3, binaries, days)
         backfill.join()
         if backfill.error is not None:
             raise backfill.error
@@ -164,7 +189,8 @@ def run_demo(options: DemoOptions) -> int:
         _launch_slo_report(stack)
         _kebechet_in_prometheus(stack)
         _kafka_lag_in_prometheus(stack)
-        _print_table(stack, url)
+        superset.join()
+        _print_table(stack, url, superset.url)
         _fault_and_wait(stack)
     except KeyboardInterrupt:
         pass
@@ -203,10 +229,11 @@ def _port_open(port: int) -> bool:
 
 
 def _fresh_output(out: Path) -> None:
-    """Clear the previous run's output, keeping the database folder (its server starts faster)."""
+    """Clear the previous run's output, keeping the database folder (its server starts faster)
+    and Superset's (set up once)."""
     out.mkdir(parents=True, exist_ok=True)
     for child in out.iterdir():
-        if child.name != "postgres":
+        if child.name not in ("postgres", "superset"):
             shutil.rmtree(child) if child.is_dir() else child.unlink()
     for folder in ("logs", "mail", "rules"):
         (out / folder).mkdir()
@@ -222,7 +249,9 @@ def _database(stack: Stack) -> str:
     return url
 
 
-def _object_store(stack: Stack) -> S3Settings:
+def _object_store(stack: Stack) -> tuple[S3Settings, date]:
+    """The S3 server with the adviser documents and backups; returns its settings and the day
+    of the oldest document."""
     try:
         from moto.server import ThreadedMotoServer
     except ImportError:
@@ -243,7 +272,74 @@ def _object_store(stack: Stack) -> S3Settings:
         stamp = (now - timedelta(days=days, hours=2)).strftime("%y-%m-%d-%H-%M-%S")
         client.put_object(Bucket=BUCKET, Key=f"{s3.folder('graph-backup')}pg_dump-{stamp}",
                           Body=b"-- pg_dump\n" * 1000)  # fmt: skip
-    return s3
+    return s3, date.fromisoformat(min(doc["metadata"]["datetime"] for doc in documents)[:10])
+
+
+ANALYTICS_SUMMARY = ("SELECT integration, count(*) FROM thoth_analytics.adviser_runs "
+                     "GROUP BY 1 ORDER BY 2 DESC, 1")  # fmt: skip
+
+
+def _analytics(stack: Stack, url: str, s3: S3Settings, first_day: date) -> int:
+    """Load the adviser documents into the analytics tables once (in this process: no start-up
+    to wait for), every day from the oldest document's to today; returns the days, for the
+    ``analytics serve`` started with the services."""
+    from thoth_monitoring.analytics.service import AnalyticsMetrics, AnalyticsSettings, run
+
+    today = datetime.now(UTC).date()
+    days = (today - first_day).days + 1
+    settings = AnalyticsSettings.model_validate({
+        "ceph": s3.model_dump(mode="json"), "database_url": url, "days": days,
+    })  # fmt: skip
+    metrics = AnalyticsMetrics()
+    if not run(settings, settings.store(), metrics, today):
+        raise DemoError("analytics could not load the adviser documents (see the log above)")
+    rows = metrics.registry.get_sample_value("thoth_analytics_rows_written_total")
+    with psycopg.connect(psycopg_url(url), connect_timeout=10) as connection:
+        summary = connection.execute(ANALYTICS_SUMMARY).fetchall()
+    stack.step(f"analytics: {rows:g} adviser runs of {days} days written to schema "
+               f"{settings.schema_name} (adviser_runs, adviser_daily, ingest_days); "
+               f"SQL: {psycopg_url(url)}")  # fmt: skip
+    per_integration = ", ".join(f"{integration}={count}" for integration, count in summary)
+    stack.step(f"analytics: runs per integration: {per_integration}  [{ANALYTICS_SUMMARY}]")
+    return days
+
+
+class _Superset(threading.Thread):
+    """Superset, when one is installed here, set up (once, in ``<out>/superset``, kept between
+    runs like the database folder), started and given the dashboard, while the rest of
+    the stack starts; ``url`` is its dashboard's address once done."""
+
+    def __init__(self, stack: Stack, database_url: str) -> None:
+        super().__init__(daemon=True)
+        self.stack, self.database_url = stack, database_url
+        self.url: str | None = None
+
+    def run(self) -> None:
+        try:
+            command = find_superset(Path.cwd())
+        except ValueError as error:
+            self.stack.step(f"Superset: not started: {error}")
+            return
+        if command is None:
+            self.stack.step(f"Superset: not installed; for the adviser dashboard set {ENV_VAR} "
+                            "to a superset executable, or run the demo in a checkout where "
+                            f"tests/e2e/test_superset.py installed {TEST_VENV}")  # fmt: skip
+            return
+        home, port = self.stack.options.out / "superset", self.stack.ports["superset"]
+        log = self.stack.options.out / "logs" / "superset.log"
+        self.stack.step(f"Superset: starting {command} (its first set-up takes a minute) ...")
+        try:
+            installation = set_up(command, home)
+            if not self.stack.adopt("superset", lambda: installation.start(port, log)):
+                return
+            base = self.stack.url("superset")
+            wait_for_http(f"{base}/health", 180, self.stack.processes["superset"])
+            import_bundle(login(base), base, self.database_url, home / "thoth-analytics.zip")
+        except (OSError, RuntimeError, subprocess.SubprocessError) as error:
+            self.stack.step(f"Superset: failed ({error}); see {log}")
+            return
+        self.url = base + DASHBOARD
+        self.stack.step(f"Superset: {self.url} (login {' / '.join(ADMIN)})")
 
 
 def _kafka(stack: Stack) -> None:
@@ -271,7 +367,9 @@ def _kafka(stack: Stack) -> None:
                "its lag grows while the producer goes on")  # fmt: skip
 
 
-def _services(stack: Stack, url: str, s3: S3Settings, binaries: dict[str, str]) -> None:
+def _services(
+    stack: Stack, url: str, s3: S3Settings, binaries: dict[str, str], analytics_days: int
+) -> None:
     stack.step("starting the exporters, the alert receiver, Alertmanager, the GitHub stand-in "
                "and repo-metrics")  # fmt: skip
     out, command = stack.options.out, _command()
@@ -291,8 +389,10 @@ def _services(stack: Stack, url: str, s3: S3Settings, binaries: dict[str, str]) 
         "repo-metrics": {"listen": f"127.0.0.1:{stack.ports['repo-metrics']}",
                          "github_url": stack.url("github"), "database_url": url,
                          "store": str(out / "repo-metrics-store"), "interval": "60s"},
+        "analytics": {"listen": f"127.0.0.1:{stack.ports['analytics']}", "database_url": url,
+                      "ceph": s3_config, "days": analytics_days},
     }  # fmt: skip
-    actions = {"repo-metrics": ["serve"]}
+    actions = {"repo-metrics": ["serve"], "analytics": ["serve"]}
     (out / "webhook-token").write_text("demo-webhook-secret\n")
     queries = out / "postgres-exporter-queries.yaml"  # the binary needs a real file
     queries.write_text(
@@ -425,7 +525,8 @@ def _prometheus(stack: Stack, binaries: dict[str, str]) -> int:
     jobs = {"thoth-metrics-exporter": "metrics-exporter", "thoth-graph-exporter": "graph-exporter",
             "postgres-exporter": "postgres-exporter", "thoth-alert-receiver": "alert-receiver",
             "thoth-slo-report": "slo-report", "prometheus": "prometheus",
-            "alertmanager": "alertmanager", "repo-metrics": "repo-metrics"}  # fmt: skip
+            "alertmanager": "alertmanager", "repo-metrics": "repo-metrics",
+            "analytics": "analytics"}  # fmt: skip
     config = {
         "global": {"scrape_interval": stack.options.scrape_interval,
                    "evaluation_interval": stack.options.scrape_interval},
@@ -484,7 +585,7 @@ def shortened_rules(path: Traversable, folder: Path, cap: str) -> Path:
 
 READY = {"prometheus": "/-/ready", "alertmanager": "/-/ready", "metrics-exporter": "/healthz",
          "graph-exporter": "/healthz", "alert-receiver": "/readyz", "postgres-exporter": "/metrics",
-         "github": "/", "repo-metrics": "/readyz"}  # fmt: skip
+         "github": "/", "repo-metrics": "/readyz", "analytics": "/healthz"}  # fmt: skip
 
 
 def _wait_ready(stack: Stack) -> None:
@@ -588,7 +689,7 @@ def _launch_slo_report(stack: Stack) -> None:
     wait_for_http(stack.url("slo-report", "/healthz"), 60, stack.processes["slo-report"])
 
 
-def _print_table(stack: Stack, url: str) -> None:
+def _print_table(stack: Stack, url: str, superset: str | None) -> None:
     out = stack.options.out.absolute()
     rows = [
         ("Prometheus", stack.url("prometheus", "/classic/alerts")),
@@ -600,6 +701,8 @@ def _print_table(stack: Stack, url: str) -> None:
         ("alert-receiver", stack.url("alert-receiver", "/metrics")),
         ("slo-report serve", stack.url("slo-report", "/metrics")),
         ("repo-metrics (Kebechet)", stack.url("repo-metrics", "/metrics")),
+        ("analytics", stack.url("analytics", "/metrics")),
+        *([(f"Superset ({' / '.join(ADMIN)})", superset)] if superset else []),
         ("S3 (moto)", stack.url("s3", f"/{BUCKET}")),
         ("Kafka broker (Tansu)", f"127.0.0.1:{stack.ports['kafka']} (Kafka protocol)"),
         ("SMTP catcher", f"smtp://127.0.0.1:{stack.ports['smtp']} → {out / 'mail'}"),
