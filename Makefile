@@ -43,6 +43,7 @@ bench: $(STAMP) system-deps
 	$(BIN)/python -m bench.repo_metrics
 	$(BIN)/python -m bench.faults
 	$(BIN)/python -m bench.kafka
+	$(BIN)/python -m bench.analytics
 
 clean:
 	rm -rf $(VENV) .thoth-monitoring demo-out .pytest_cache .mypy_cache .ruff_cache .test-cache
