@@ -28,17 +28,15 @@ import threading
 import time
 import urllib.request
 from collections import Counter
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import yaml
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
-from bench.common import free_port, percentile, print_table, stop, wait_for_http, write_result
+from bench.common import free_port, paced_scrapes, print_table, stop, wait_for_http, write_result
 from thoth_monitoring.core.database import DEFAULT_DATA_DIR, embedded_url
 from thoth_monitoring.demo.kafka import TansuBroker
 
@@ -269,14 +267,6 @@ def wait_for_cycle_start(proxy: CountingProxy, seconds: float) -> Counter[int]:
     return before
 
 
-@dataclass
-class Scrapes:
-    latencies: list[float] = field(default_factory=list)
-    durations: set[float] = field(default_factory=set)
-    failures: int = 0
-    skipped: int = 0
-
-
 async def scrape_window(
     proxy: CountingProxy,
     before: Counter[int],
@@ -287,52 +277,20 @@ async def scrape_window(
 ) -> dict[str, Any]:
     """Open-loop scrapes at ``rate``/s for ``window`` s (at most ``cap`` in flight); the broker
     requests sent since ``before`` was counted, until the window ends."""
-    outcome = Scrapes()
-    slots = asyncio.Semaphore(cap)
-    started = time.perf_counter()
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
-
-        async def scrape() -> None:
-            begun = time.perf_counter()
-            try:
-                async with session.get(url) as response:
-                    body = await response.read()
-                if response.status != 200:
-                    outcome.failures += 1
-                    return
-                outcome.latencies.append(time.perf_counter() - begun)
-                outcome.durations.update(float(m) for m in DURATION.findall(body))
-            except (aiohttp.ClientError, TimeoutError):
-                outcome.failures += 1
-            finally:
-                slots.release()
-
-        tasks = []
-        for n in range(int(window * rate)):
-            await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
-            if slots.locked():
-                outcome.skipped += 1
-                continue
-            await slots.acquire()
-            tasks.append(asyncio.create_task(scrape()))
-        await asyncio.sleep(max(0.0, started + window - time.perf_counter()))
-        requests = proxy.snapshot() - before
-        await asyncio.gather(*tasks, return_exceptions=True)
+    outcome, requests = await paced_scrapes(
+        url, rate, window, lambda: proxy.snapshot() - before, cap=cap, timeout_seconds=60,
+        cancel_late=False,
+    )  # fmt: skip
+    durations = {float(m) for body in outcome.bodies for m in DURATION.findall(body)}
     cycles = requests[LIST_GROUPS]  # one ListGroups per collection
     total = sum(requests.values())
-    return {
-        "rate_per_second": rate,
-        "scrapes_completed": len(outcome.latencies),
-        "scrapes_failed": outcome.failures,
-        "scrapes_skipped_at_cap": outcome.skipped,
-        "p50_ms": percentile(outcome.latencies, 0.5) * 1000,
-        "p99_ms": percentile(outcome.latencies, 0.99) * 1000,
+    return outcome.row(rate) | {
         "collections": cycles,
         "requests": total,
         "requests_per_minute": total * 60 / window,
         "requests_per_collection": total / cycles if cycles else float("nan"),
         "requests_by_api": {API_NAMES.get(k, str(k)): v for k, v in sorted(requests.items())},
-        "collection_seconds_seen": sorted(outcome.durations),
+        "collection_seconds_seen": sorted(durations),
     }
 
 

@@ -21,18 +21,18 @@ import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import psycopg
 import yaml
 
 from bench.common import (
     database_counters,
     free_port,
+    paced_scrapes,
     percentile,
     print_table,
     stop,
@@ -303,59 +303,17 @@ def measure_single_scrapes(url: str, metrics_url: str, scrapes: int = 2) -> dict
     }
 
 
-@dataclass
-class Paced:
-    latencies: list[float] = field(default_factory=list)
-    failures: int = 0
-    skipped: int = 0
-
-
 async def measure_work(
     url: str, metrics_url: str, rate: float, window: float, cap: int = 100
 ) -> dict[str, float]:
     """Open-loop scraping at ``rate``/s for ``window`` s (at most ``cap`` in flight), with the
     database's transactions and rows read over the same window."""
-    outcome = Paced()
-    slots = asyncio.Semaphore(cap)
     before = database_counters(url)
-    started = time.perf_counter()
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
-
-        async def scrape() -> None:
-            begun = time.perf_counter()
-            try:
-                async with session.get(metrics_url) as response:
-                    await response.read()
-                    if response.status != 200:
-                        outcome.failures += 1
-                        return
-                outcome.latencies.append(time.perf_counter() - begun)
-            except (aiohttp.ClientError, TimeoutError):
-                outcome.failures += 1
-            finally:
-                slots.release()
-
-        tasks = []
-        for n in range(int(window * rate)):
-            await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
-            if slots.locked():
-                outcome.skipped += 1  # the exporter is too slow for this rate; do not pile up
-                continue
-            await slots.acquire()
-            tasks.append(asyncio.create_task(scrape()))
-        await asyncio.sleep(max(0.0, started + window - time.perf_counter()))
-        after = database_counters(url)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+    outcome, after = await paced_scrapes(
+        metrics_url, rate, window, lambda: database_counters(url), cap=cap
+    )
     minutes = window / 60
-    return {
-        "rate_per_second": rate,
-        "scrapes_completed": len(outcome.latencies),
-        "scrapes_failed": outcome.failures,
-        "scrapes_skipped_at_cap": outcome.skipped,
-        "p50_ms": percentile(outcome.latencies, 0.5) * 1000,
-        "p99_ms": percentile(outcome.latencies, 0.99) * 1000,
+    return outcome.row(rate) | {
         "transactions_per_minute": (after[0] - before[0]) / minutes,
         "rows_read_per_minute": (after[1] - before[1]) / minutes,
     }
