@@ -18,6 +18,7 @@ from thoth_monitoring.demo import command as demo
 from thoth_monitoring.exporters.health import command as graph_exporter
 from thoth_monitoring.exporters.knowledge_graph import command as db
 from thoth_monitoring.exporters.metrics import command as metrics_exporter
+from thoth_monitoring.manifests import command as manifests
 from thoth_monitoring.repo_metrics import command as repo_metrics
 from thoth_monitoring.slo_reporter import command as slo_report
 from thoth_monitoring.superset_bundle import command as superset_bundle
@@ -32,6 +33,7 @@ COMPONENTS = (
     analytics,
     dashboards,
     superset_bundle,
+    manifests,
     demo,
 )
 
