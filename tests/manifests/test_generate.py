@@ -19,7 +19,9 @@ APPLY_ANNOTATION_LIMIT = 262_144
 
 
 def test_committed_generated_manifests_are_current() -> None:
-    assert stale_files(GENERATED) == [], "deploy/base/generated is stale: run `thoth-monitoring manifests`"
+    assert stale_files(GENERATED) == [], (
+        "deploy/base/generated is stale: run `thoth-monitoring manifests`"
+    )
     result = run("manifests", "--output", str(GENERATED), "--check")
     assert result.returncode == 0, result.stderr
     assert "up to date" in result.stdout
@@ -40,7 +42,9 @@ def test_dashboards_are_config_maps_the_grafana_sidecar_provisions() -> None:
     assert DASHBOARDS, "no dashboards"
     for path in DASHBOARDS:
         text = (GENERATED / f"dashboard-{path.stem}.yaml").read_text()
-        assert len(text.encode()) < APPLY_ANNOTATION_LIMIT, f"{path.name} too large for kubectl apply"
+        assert len(text.encode()) < APPLY_ANNOTATION_LIMIT, (
+            f"{path.name} too large for kubectl apply"
+        )
         config_map = yaml.safe_load(text)
         metadata = config_map["metadata"]
         assert metadata["labels"]["grafana_dashboard"] == "1"
@@ -53,8 +57,10 @@ def test_dashboards_are_config_maps_the_grafana_sidecar_provisions() -> None:
         assert "__inputs" in source and "__inputs" not in provisioned
         variables = provisioned["templating"]["list"]
         assert (variables[0]["name"], variables[0]["type"], variables[0]["query"]) == (
-            "DS_PROMETHEUS", "datasource", "prometheus",
-        )  # fmt: skip
+            "DS_PROMETHEUS",
+            "datasource",
+            "prometheus",
+        )
         assert variables[1:] == source["templating"].get("list", [])
         for key in set(source) - {"__inputs", "templating"}:
             assert provisioned[key] == source[key], (path.name, key)
@@ -85,7 +91,11 @@ def test_check_lists_stale_missing_and_leftover_files_and_writes_nothing(tmp_pat
     stale = sorted(line.split(" is stale")[0] for line in result.stderr.splitlines())
     assert stale == sorted(
         str(tmp_path / name)
-        for name in ("prometheusrule-content.yaml", "dashboard-slos.yaml", "prometheusrule-removed.yaml")
+        for name in (
+            "prometheusrule-content.yaml",
+            "dashboard-slos.yaml",
+            "prometheusrule-removed.yaml",
+        )
     )
     assert {path.name: path.read_text() for path in tmp_path.iterdir()} == before
 

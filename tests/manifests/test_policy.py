@@ -30,9 +30,14 @@ from tests.support.repository import REPOSITORY
 RULES = sorted((REPOSITORY / "thoth_monitoring" / "alerts" / "rules").glob("*.yaml"))
 # The scrape jobs the rules and dashboards select (alerts/rules/stack.yaml, the demo's
 # Prometheus), by component; graph-exporter's only with its --listen Deployment.
-JOBS = {"metrics-exporter": "thoth-metrics-exporter", "alert-receiver": "thoth-alert-receiver",
-        "repo-metrics": "repo-metrics", "analytics": "analytics", "pushgateway": "pushgateway",
-        "graph-exporter": "thoth-graph-exporter"}  # fmt: skip
+JOBS = {
+    "metrics-exporter": "thoth-metrics-exporter",
+    "alert-receiver": "thoth-alert-receiver",
+    "repo-metrics": "repo-metrics",
+    "analytics": "analytics",
+    "pushgateway": "pushgateway",
+    "graph-exporter": "thoth-graph-exporter",
+}
 SECRET_NAME = re.compile(r"PASSWORD|TOKEN|SECRET|ACCESS_KEY|PRIVATE_KEY|DATABASE_URL|STATE_URL")
 SECRET_KEY = re.compile(
     r"^\s*(password|token|secret_access_key|access_key_id|bearer_token|basic_password|"
@@ -81,7 +86,10 @@ def test_servers_have_probes_and_cronjobs_cannot_pile_up(variant: str) -> None:
             ports = {port["name"] for port in container["ports"]}
             assert live["httpGet"]["port"] in ports and ready["httpGet"]["port"] in ports
             if container["image"].startswith(IMAGE):  # served by core/service.py
-                assert (live["httpGet"]["path"], ready["httpGet"]["path"]) == ("/healthz", "/readyz")
+                assert (live["httpGet"]["path"], ready["httpGet"]["path"]) == (
+                    "/healthz",
+                    "/readyz",
+                )
         else:  # a run-once pod serves nothing; its deadline ends a hang
             job = pod.workload["spec"]
             assert job["concurrencyPolicy"] == "Forbid", pod.name
@@ -101,8 +109,10 @@ def test_graph_exporter_cronjobs_outlive_their_task_deadlines() -> None:
         deadline = cronjob["spec"]["jobTemplate"]["spec"]["activeDeadlineSeconds"]
         assert deadline > parse_duration(config[task]["deadline"]), task
         flags = {k: v for k, v in environment(objects, cronjob).items() if k.startswith("RUN_")}
-        assert flags == {f"RUN_{t.upper()}": str(t == task).lower()
-                         for t in ("tables", "bloat", "amcheck", "backups")}  # fmt: skip
+        assert flags == {
+            f"RUN_{t.upper()}": str(t == task).lower()
+            for t in ("tables", "bloat", "amcheck", "backups")
+        }
         args = pod_of(cronjob)["containers"][0]["args"]
         assert args[args.index("--push") + 1] == "$(PUSHGATEWAY_URL)"
 
@@ -133,7 +143,9 @@ def test_readme_says_how_to_create_every_secret_the_manifests_use(overlay: str) 
     for secret, key in sorted(used):
         command = re.search(rf"kubectl create secret generic {secret} (.*)", deploy)
         assert command, f"README Deploy: no `kubectl create secret generic {secret}`"
-        assert f"--from-literal={key}=" in command.group(1) or f"--from-file={key}=" in command.group(1), (secret, key)
+        assert f"--from-literal={key}=" in command.group(
+            1
+        ) or f"--from-file={key}=" in command.group(1), (secret, key)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -143,8 +155,11 @@ def test_every_service_monitor_selects_a_service_that_selects_a_pod(variant: str
     jobs = set()
     for monitor in monitors:
         spec = monitor["spec"]
-        services = [s for s in of_kind(objects, "Service")
-                    if matches(spec["selector"]["matchLabels"], s["metadata"]["labels"])]  # fmt: skip
+        services = [
+            s
+            for s in of_kind(objects, "Service")
+            if matches(spec["selector"]["matchLabels"], s["metadata"]["labels"])
+        ]
         assert len(services) == 1, monitor["metadata"]["name"]
         (service,) = services
         ports = {port["name"]: port for port in service["spec"]["ports"]}
@@ -155,8 +170,11 @@ def test_every_service_monitor_selects_a_service_that_selects_a_pod(variant: str
         container_ports = {p["name"] for c in targets[0].containers() for p in c.get("ports", [])}
         assert {port["targetPort"] for port in ports.values()} <= container_ports
         jobs.add(service["metadata"]["labels"][spec["jobLabel"]])
-    served = {JOBS[pod.labels["app.kubernetes.io/name"]] for pod in pods(objects)
-              if pod.workload["kind"] == "Deployment"}  # fmt: skip
+    served = {
+        JOBS[pod.labels["app.kubernetes.io/name"]]
+        for pod in pods(objects)
+        if pod.workload["kind"] == "Deployment"
+    }
     assert jobs == served
     assert {"thoth-metrics-exporter", "thoth-alert-receiver", "repo-metrics"} <= jobs
 
@@ -231,11 +249,13 @@ def test_receivers_scale_out_only_with_shared_state() -> None:
     )
     (budget,) = of_kind(objects, "PodDisruptionBudget")
     assert budget["spec"]["minAvailable"] == 1
-    assert matches(budget["spec"]["selector"]["matchLabels"], labels_of(receiver))
+    (pod,) = pods((receiver,))
+    assert matches(budget["spec"]["selector"]["matchLabels"], pod.labels)
     spread = pod_of(receiver)["topologySpreadConstraints"]
     assert {c["topologyKey"] for c in spread} == {
-        "kubernetes.io/hostname", "topology.kubernetes.io/zone",
-    }  # fmt: skip
+        "kubernetes.io/hostname",
+        "topology.kubernetes.io/zone",
+    }
 
 
 def test_overlays_adapt_selection_to_their_monitoring_stack() -> None:
@@ -247,8 +267,13 @@ def test_overlays_adapt_selection_to_their_monitoring_stack() -> None:
     for policy in of_kind(openshift, "NetworkPolicy"):
         for rule in policy["spec"].get("ingress", []):
             if policy["metadata"]["name"].startswith("thoth-monitoring-allow"):
-                assert rule["from"] == [{"namespaceSelector": {
-                    "matchLabels": {"network.openshift.io/policy-group": "monitoring"}}}]  # fmt: skip
+                assert rule["from"] == [
+                    {
+                        "namespaceSelector": {
+                            "matchLabels": {"network.openshift.io/policy-group": "monitoring"}
+                        }
+                    }
+                ]
     report = named(openshift, "CronJob", "slo-report")
     assert environment(openshift, report)["PROMETHEUS_URL"].startswith("https://thanos-querier.")
 
@@ -273,11 +298,20 @@ def restricted(pod: Pod) -> list[str]:
     for container in pod.containers():
         name = container["name"]
         own = container.get("securityContext", {})
-        expected = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
-                    "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}}  # fmt: skip
-        problems += [f"{name}: {key} is not {value}" for key, value in expected.items()
-                     if own.get(key) != value]  # fmt: skip
-        problems += [f"{name}: fixed {key}" for key in sorted({"runAsUser", "runAsGroup"} & set(own))]
+        expected = {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "runAsNonRoot": True,
+            "capabilities": {"drop": ["ALL"]},
+        }
+        problems += [
+            f"{name}: {key} is not {value}"
+            for key, value in expected.items()
+            if own.get(key) != value
+        ]
+        problems += [
+            f"{name}: fixed {key}" for key in sorted({"runAsUser", "runAsGroup"} & set(own))
+        ]
         if own.get("privileged"):
             problems.append(f"{name}: privileged")
         for mount in container.get("volumeMounts", []):
@@ -324,26 +358,18 @@ def peer_name(peer: dict[str, Any]) -> str:
 
 def config_map_data(objects: tuple[Object, ...], prefix: str) -> dict[str, str]:
     """A generated ConfigMap's data, by its name before kustomize's hash suffix."""
-    (config_map,) = [c for c in of_kind(objects, "ConfigMap")
-                     if c["metadata"]["name"].rsplit("-", 1)[0] == prefix]  # fmt: skip
+    (config_map,) = [
+        c
+        for c in of_kind(objects, "ConfigMap")
+        if c["metadata"]["name"].rsplit("-", 1)[0] == prefix
+    ]
     data: dict[str, str] = config_map["data"]
     return data
 
 
 def pod_of(workload: Object) -> Object:
-    spec: Object = (
-        workload["spec"]["jobTemplate"]["spec"]["template"]["spec"]
-        if workload["kind"] == "CronJob"
-        else workload["spec"]["template"]["spec"]
-    )
-    return spec
-
-
-def labels_of(workload: Object) -> dict[str, str]:
-    template = (workload["spec"]["jobTemplate"]["spec"]["template"]
-                if workload["kind"] == "CronJob" else workload["spec"]["template"])  # fmt: skip
-    labels: dict[str, str] = template["metadata"]["labels"]
-    return labels
+    (pod,) = pods((workload,))
+    return pod.spec
 
 
 def environment(objects: tuple[Object, ...], workload: Object) -> dict[str, str]:
@@ -373,7 +399,9 @@ def secret_references(objects: tuple[Object, ...]) -> set[tuple[str, str]]:
                     used.add((ref["name"], ref["key"]))
         for volume in pod.spec.get("volumes", []):
             if "secret" in volume:
-                used |= {(volume["secret"]["secretName"], i["key"]) for i in volume["secret"]["items"]}
+                used |= {
+                    (volume["secret"]["secretName"], i["key"]) for i in volume["secret"]["items"]
+                }
     for config in of_kind(objects, "AlertmanagerConfig"):
         for receiver in config["spec"]["receivers"]:
             for webhook in receiver.get("webhookConfigs", []):

@@ -75,8 +75,16 @@ def test_alertmanager_config_routes_to_the_receiver_service_with_its_token(overl
     spec = config["spec"]
     assert set(spec) == {"route", "receivers"}
     route = spec["route"]
-    assert set(route) <= {"receiver", "groupBy", "groupWait", "groupInterval", "repeatInterval",
-                          "matchers", "continue", "routes"}  # fmt: skip
+    assert set(route) <= {
+        "receiver",
+        "groupBy",
+        "groupWait",
+        "groupInterval",
+        "repeatInterval",
+        "matchers",
+        "continue",
+        "routes",
+    }
     assert route["receiver"] in {receiver["name"] for receiver in spec["receivers"]}
     packaged = yaml.safe_load((REPOSITORY / "thoth_monitoring/alerts/alertmanager.yml").read_text())
     assert route["groupBy"] == packaged["route"]["group_by"]
@@ -96,9 +104,10 @@ def test_alertmanager_config_routes_to_the_receiver_service_with_its_token(overl
     assert authorization["credentials"] == {"name": "alert-receiver-webhook", "key": "token"}
     # The same Secret is the one the receiver checks the token against.
     receiver_pod = named(objects, "Deployment", "alert-receiver")["spec"]["template"]["spec"]
-    assert {"secretName": "alert-receiver-webhook", "items": [{"key": "token", "path": "token"}]} in [
-        volume.get("secret") for volume in receiver_pod["volumes"]
-    ]
+    assert {
+        "secretName": "alert-receiver-webhook",
+        "items": [{"key": "token", "path": "token"}],
+    } in [volume.get("secret") for volume in receiver_pod["volumes"]]
 
 
 def test_plain_alertmanager_snippet_matches_the_packaged_route() -> None:
@@ -116,8 +125,10 @@ def test_plain_alertmanager_snippet_matches_the_packaged_route() -> None:
     assert amtool, "amtool missing: run .ci/system-deps"
     result = subprocess.run(
         [amtool, "check-config", str(REPOSITORY / "deploy/alertmanager/alertmanager.yml")],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 

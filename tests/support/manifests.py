@@ -115,9 +115,7 @@ def pods(objects: tuple[Object, ...]) -> Iterator[Pod]:
 
 
 def project_version() -> str:
-    version: str = tomllib.loads((REPOSITORY / "pyproject.toml").read_text())["project"][
-        "version"
-    ]
+    version: str = tomllib.loads((REPOSITORY / "pyproject.toml").read_text())["project"]["version"]
     return version
 
 
@@ -129,8 +127,11 @@ def crd_dir() -> Path:
     roots = [REPOSITORY]
     common = subprocess.run(
         ["git", "rev-parse", "--path-format=absolute", "--git-common-dir"],
-        cwd=REPOSITORY, capture_output=True, text=True, timeout=30,
-    )  # fmt: skip
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     if common.returncode == 0:
         roots.append(Path(common.stdout.strip()).parent)
     for root in roots:
