@@ -145,6 +145,13 @@ def test_generators_write_under_the_working_folder(installed: Installed, empty: 
     assert bundle.returncode == 0, bundle.stderr
     written_bundle = empty / "thoth_monitoring" / "superset_bundle" / "thoth_analytics"
     assert (written_bundle / "metadata.yaml").is_file()
+    manifests = installed.run(empty, "manifests")
+    assert manifests.returncode == 0, manifests.stderr
+    generated = REPOSITORY / "deploy" / "base" / "generated"
+    written_manifests = empty / "deploy" / "base" / "generated"
+    assert {p.name: p.read_text() for p in written_manifests.iterdir()} == {
+        p.name: p.read_text() for p in generated.iterdir()
+    }
 
 
 def test_demo_comes_up_with_every_rule_and_stops_cleanly(

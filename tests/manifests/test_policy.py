@@ -26,6 +26,7 @@ from tests.support.manifests import (
     rendered,
 )
 from tests.support.repository import REPOSITORY
+from thoth_monitoring.core.config import parse_duration
 
 RULES = sorted((REPOSITORY / "thoth_monitoring" / "alerts" / "rules").glob("*.yaml"))
 # The scrape jobs the rules and dashboards select (alerts/rules/stack.yaml, the demo's
@@ -100,8 +101,6 @@ def test_servers_have_probes_and_cronjobs_cannot_pile_up(variant: str) -> None:
 
 
 def test_graph_exporter_cronjobs_outlive_their_task_deadlines() -> None:
-    from thoth_monitoring.core.config import parse_duration
-
     objects = rendered("kubernetes")
     config = yaml.safe_load(config_map_data(objects, "graph-exporter-config")["config.yaml"])
     for task in ("tables", "bloat", "amcheck", "backups"):
@@ -143,9 +142,7 @@ def test_readme_says_how_to_create_every_secret_the_manifests_use(overlay: str) 
     for secret, key in sorted(used):
         command = re.search(rf"kubectl create secret generic {secret} (.*)", deploy)
         assert command, f"README Deploy: no `kubectl create secret generic {secret}`"
-        assert f"--from-literal={key}=" in command.group(
-            1
-        ) or f"--from-file={key}=" in command.group(1), (secret, key)
+        assert re.search(rf"--from-(literal|file)={key}=", command.group(1)), (secret, key)
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -260,9 +257,11 @@ def test_receivers_scale_out_only_with_shared_state() -> None:
 
 def test_overlays_adapt_selection_to_their_monitoring_stack() -> None:
     kubernetes, openshift = rendered("kubernetes"), rendered("openshift")
-    for item in of_kind(kubernetes, "ServiceMonitor", "PrometheusRule"):
+    selected = ("ServiceMonitor", "PrometheusRule", "AlertmanagerConfig")
+    assert len(of_kind(kubernetes, *selected)) == 14
+    for item in of_kind(kubernetes, *selected):
         assert item["metadata"]["labels"]["release"] == "kube-prometheus-stack"
-    for item in of_kind(openshift, "ServiceMonitor", "PrometheusRule"):
+    for item in of_kind(openshift, *selected):
         assert "release" not in item["metadata"]["labels"]
     for policy in of_kind(openshift, "NetworkPolicy"):
         for rule in policy["spec"].get("ingress", []):
