@@ -75,7 +75,9 @@ def test_everything_that_writes_points_under_tmp(final: Stage) -> None:
 
 
 def test_exposed_ports_are_the_commands_default_ports(final: Stage) -> None:
-    defaults = {_port(component) for component in COMPONENTS if hasattr(component, "DEFAULT_LISTEN")}
+    defaults = {
+        _port(component) for component in COMPONENTS if hasattr(component, "DEFAULT_LISTEN")
+    }
     assert len(defaults) >= 6, defaults
     exposed = {int(port) for expose in final.all("EXPOSE") for port in expose.words()}
     assert exposed == defaults

@@ -1,0 +1,168 @@
+"""The image's contents without the image (no container engine on these machines): the script
+the Containerfile runs, deploy/image/install.sh, installs into a fresh virtual environment here,
+and the commands run from it with the environment the Containerfile sets, its /tmp mapped to a
+folder of the test. A serving command must write there and nowhere else: not in its working
+folder, not in the installed environment (the image's root filesystem is read-only)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support.alerts import payload
+from tests.support.containerfile import stages
+from tests.support.repository import copy_sources
+from thoth_monitoring.cli import parser
+from thoth_monitoring.demo.processes import free_port, wait_for_http
+
+VENV = "/opt/thoth-monitoring"  # where the Containerfile installs (checked in tests/image/)
+WRITABLE = "/tmp"
+# Installed only with the demo or test extras: the image has none.
+NOT_IN_THE_IMAGE = ("aiosmtpd", "moto", "pytest")
+
+
+@dataclass(frozen=True)
+class Image:
+    venv: Path
+    tmp: Path  # stands for the image's /tmp
+    install_seconds: float
+
+    def env(self) -> dict[str, str]:
+        """The Containerfile's ENV with its folders mapped here; nothing of ours inherited (no
+        PYTHONPATH pointing at the checkout), only what finds the system's tools."""
+        env = {"PATH": os.environ["PATH"], "LANG": "C.UTF-8"}
+        here = {VENV: str(self.venv), WRITABLE: str(self.tmp), "$PATH": env["PATH"]}
+        for name, value in stages()[-1].env().items():
+            env[name] = ":".join(_mapped(entry, here) for entry in value.split(":"))
+        return env
+
+    def run(self, folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["thoth-monitoring", *args], cwd=folder, env=self.env(),
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory: pytest.TempPathFactory) -> Image:
+    root = tmp_path_factory.mktemp("image")
+    source = copy_sources(root / "source")
+    venv = root / "opt" / "thoth-monitoring"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    started = time.monotonic()
+    install = subprocess.run(
+        ["bash", str(source / "deploy/image/install.sh"), "--python", sys.executable,
+         str(source), str(venv)], env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert install.returncode == 0, install.stdout + install.stderr
+    assert f"into {venv}" in install.stdout
+    tmp = root / "tmp"
+    tmp.mkdir()
+    return Image(venv, tmp, time.monotonic() - started)
+
+
+@pytest.fixture
+def elsewhere(tmp_path: Path) -> Path:
+    """A working folder away from the checkout and from the environment."""
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    return folder
+
+
+def test_the_environment_holds_the_wheel_compiled_and_no_extras(
+    image: Image, elsewhere: Path
+) -> None:
+    python = str(image.venv / "bin" / "python")
+    code = (
+        "import importlib.util, sysconfig, thoth_monitoring\n"
+        "print(thoth_monitoring.__file__)\n"
+        "print(sysconfig.get_path('purelib'))\n"
+        f"print(*[m for m in {NOT_IN_THE_IMAGE!r} if importlib.util.find_spec(m)])\n"
+    )
+    where = subprocess.run([python, "-c", code], cwd=elsewhere, env={}, capture_output=True,
+                           text=True, check=True)  # fmt: skip
+    module, site, extras = where.stdout.splitlines()
+    assert Path(module).is_relative_to(site), "installed from the wheel, not the checkout"
+    assert not list(Path(site).glob("__editable__*")), "not an editable install"
+    assert extras == "", f"demo/test extras in the image: {extras}"
+    # byte code compiled at install, checked against nothing (flags 0b01: unchecked hash)
+    cached = Path(module).parent / "__pycache__"
+    headers = [path.read_bytes()[4:8] for path in cached.glob("*.pyc")]
+    assert headers and all(header == b"\x01\x00\x00\x00" for header in headers)
+
+
+def test_every_command_answers_help_from_another_folder(image: Image, elsewhere: Path) -> None:
+    root = image.run(elsewhere, "--help")
+    assert root.returncode == 0, root.stderr
+    commands = sorted(_commands())
+    assert len(commands) >= 10, commands
+    for command in commands:
+        result = image.run(elsewhere, command, "--help")
+        assert result.returncode == 0 and f"thoth-monitoring {command}" in result.stdout, (
+            command, result.stderr)  # fmt: skip
+        assert command in root.stdout
+
+
+@pytest.mark.parametrize("component", ["alert-receiver", "metrics-exporter"])
+def test_a_serving_command_writes_only_under_tmp(
+    image: Image, elsewhere: Path, component: str
+) -> None:
+    before = _tree(image.venv)
+    port = free_port()
+    arguments = {
+        "alert-receiver": ["--dry-run", "--default-repo", "thoth-station/thoth-application",
+                           "--allow-unauthenticated"],
+        # a database that does not answer: the exporter serves and reports it down
+        "metrics-exporter": ["--database-url", f"postgresql://127.0.0.1:{free_port()}/thoth"],
+    }[component]  # fmt: skip
+    process = subprocess.Popen(
+        ["thoth-monitoring", component, "--listen", f"127.0.0.1:{port}", *arguments],
+        cwd=elsewhere, env=image.env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/healthz", 30, process)
+        if component == "alert-receiver":
+            wait_for_http(f"http://127.0.0.1:{port}/readyz", 30, process)
+            assert _post(f"http://127.0.0.1:{port}/alerts", payload()) == {"outcome": "queued"}
+    finally:
+        process.send_signal(signal.SIGTERM)  # what the kubelet sends
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0, stderr
+    assert list(elsewhere.iterdir()) == [], "wrote into the working folder"
+    assert _tree(image.venv) == before, "wrote into the installed environment"
+    if component == "alert-receiver":
+        state = image.tmp / "thoth-monitoring" / "alert-receiver"
+        assert any(state.iterdir()), "the receiver keeps its state under THOTH_MONITORING_DATA"
+
+
+def _mapped(path: str, here: dict[str, str]) -> str:
+    """``path`` with the image folder it starts with replaced by its stand-in here."""
+    for folder, stand_in in here.items():
+        if path == folder or path.startswith(folder + "/"):
+            return stand_in + path[len(folder) :]
+    return path
+
+
+def _commands() -> Iterator[str]:
+    for action in parser()._subparsers._group_actions:  # type: ignore[union-attr]
+        choices = getattr(action, "choices", None)
+        if choices:
+            yield from choices
+
+
+def _tree(folder: Path) -> dict[str, float]:
+    return {str(path): path.lstat().st_mtime for path in folder.rglob("*")}
+
+
+def _post(url: str, body: object) -> object:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})  # fmt: skip
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
