@@ -14,7 +14,8 @@ install it with its runtime dependencies (no extras) into a new virtual environm
   --python PYTHON   the interpreter the environment is made from (default: python3)
   -h, --help        show this help
 
-pip reads its usual configuration (PIP_INDEX_URL, PIP_NO_CACHE_DIR, pip.conf, ...).
+pip reads its usual configuration (PIP_INDEX_URL, PIP_NO_CACHE_DIR, pip.conf, ...). The build
+leaves setuptools' build/ and *.egg-info in SOURCE_DIR (the Containerfile builds from a copy).
 USAGE
 }
 
@@ -49,6 +50,7 @@ command -v "$python" >/dev/null || fail "interpreter '$python' not found"
 if [[ -e $venv ]] && [[ -n $(ls -A "$venv") ]]; then
     fail "'$venv' exists and is not empty; give a new folder"
 fi
+[[ $venv == /* ]] || venv=$PWD/$venv
 
 dist=$(mktemp -d)
 trap 'rm -rf "$dist"' EXIT
