@@ -1,19 +1,26 @@
 """The image's contents without the image (no container engine on these machines): the script
 the Containerfile runs, deploy/image/install.sh, installs into a fresh virtual environment here,
 and the commands run from it with the environment the Containerfile sets, its /tmp mapped to a
-folder of the test. A serving command must write there and nowhere else: not in its working
-folder, not in the installed environment (the image's root filesystem is read-only)."""
+world-writable folder of the test. A serving command must write there and nowhere else: not in
+its working folder, not in the installed environment (the image's root filesystem is read-only).
+
+Run as root, the tests run the commands as an arbitrary UID in group 0 with no passwd entry, as
+OpenShift's restricted SCC does: the environment and the working folder are root's, so a write
+there fails rather than only being noticed afterwards. That needs an interpreter every user can
+reach (``interpreter``); without one the commands run as the test's own user."""
 
 import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,15 +32,18 @@ from thoth_monitoring.demo.processes import free_port, wait_for_http
 
 VENV = "/opt/thoth-monitoring"  # where the Containerfile installs (checked in tests/image/)
 WRITABLE = "/tmp"
+ARBITRARY_UID = 1000680000  # from an OpenShift project's range; in no passwd file
 # Installed only with the demo or test extras: the image has none.
 NOT_IN_THE_IMAGE = ("aiosmtpd", "moto", "pytest")
 
 
 @dataclass(frozen=True)
 class Image:
+    root: Path  # the test's folder, readable by everyone
     venv: Path
     tmp: Path  # stands for the image's /tmp
     install_seconds: float
+    uid: int | None  # the commands run as this user (group 0) when set
 
     def env(self) -> dict[str, str]:
         """The Containerfile's ENV with its folders mapped here; nothing of ours inherited (no
@@ -44,34 +54,57 @@ class Image:
             env[name] = ":".join(_mapped(entry, here) for entry in value.split(":"))
         return env
 
+    def options(self, folder: Path) -> dict[str, Any]:
+        """``subprocess`` options to run a command of the image in ``folder``."""
+        user = {} if self.uid is None else {"user": self.uid, "group": 0, "extra_groups": []}
+        return {"cwd": folder, "env": self.env(), **user}
+
     def run(self, folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["thoth-monitoring", *args], cwd=folder, env=self.env(),
+        return subprocess.run(["thoth-monitoring", *args], **self.options(folder),
                               capture_output=True, text=True, timeout=60)  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def image(tmp_path_factory: pytest.TempPathFactory) -> Image:
-    root = tmp_path_factory.mktemp("image")
-    source = copy_sources(root / "source")
-    venv = root / "opt" / "thoth-monitoring"
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-    started = time.monotonic()
-    install = subprocess.run(
-        ["bash", str(source / "deploy/image/install.sh"), "--python", sys.executable,
-         str(source), str(venv)], env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
-    assert install.returncode == 0, install.stdout + install.stderr
-    assert f"into {venv}" in install.stdout
-    tmp = root / "tmp"
-    tmp.mkdir()
-    return Image(venv, tmp, time.monotonic() - started)
+def image() -> Iterator[Image]:
+    """Outside pytest's temporary folders, which only their owner may enter."""
+    with tempfile.TemporaryDirectory(prefix="thoth-image-") as folder:
+        root = Path(folder)
+        root.chmod(0o755)
+        source = copy_sources(root / "source")
+        venv = root / "opt" / "thoth-monitoring"
+        python, unprivileged = interpreter()
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+        started = time.monotonic()
+        install = subprocess.run(
+            ["bash", str(source / "deploy/image/install.sh"), "--python", python,
+             str(source), str(venv)], env=env, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        seconds = time.monotonic() - started
+        assert install.returncode == 0, install.stdout + install.stderr
+        assert f"into {venv}" in install.stdout
+        tmp = root / "tmp"
+        tmp.mkdir(mode=0o1777)
+        tmp.chmod(0o1777)  # as the image's /tmp and an emptyDir are
+        yield Image(root, venv, tmp, seconds, ARBITRARY_UID if unprivileged else None)
+
+
+def interpreter() -> tuple[str, bool]:
+    """The Python to install with, and whether an arbitrary UID can run what it installs: this
+    one, else the system's (when we are root and this one lives in a private folder)."""
+    if os.geteuid() != 0:
+        return sys.executable, False
+    for candidate in (sys.executable, "/usr/bin/python3"):
+        if _reachable(Path(candidate).resolve()) and _can_install(candidate):
+            return candidate, True
+    return sys.executable, False
 
 
 @pytest.fixture
-def elsewhere(tmp_path: Path) -> Path:
-    """A working folder away from the checkout and from the environment."""
-    folder = tmp_path / "elsewhere"
-    folder.mkdir()
+def elsewhere(image: Image) -> Path:
+    """A working folder away from the checkout and the environment; like every folder of the
+    image but /tmp, only root may write in it."""
+    folder = Path(tempfile.mkdtemp(prefix="elsewhere-", dir=image.root))
+    folder.chmod(0o755)
     return folder
 
 
@@ -85,8 +118,8 @@ def test_the_environment_holds_the_wheel_compiled_and_no_extras(
         "print(sysconfig.get_path('purelib'))\n"
         f"print(*[m for m in {NOT_IN_THE_IMAGE!r} if importlib.util.find_spec(m)])\n"
     )
-    where = subprocess.run([python, "-c", code], cwd=elsewhere, env={}, capture_output=True,
-                           text=True, check=True)  # fmt: skip
+    where = subprocess.run([python, "-c", code], **image.options(elsewhere),
+                           capture_output=True, text=True, check=True)  # fmt: skip
     module, site, extras = where.stdout.splitlines()
     assert Path(module).is_relative_to(site), "installed from the wheel, not the checkout"
     assert not list(Path(site).glob("__editable__*")), "not an editable install"
@@ -123,8 +156,7 @@ def test_a_serving_command_writes_only_under_tmp(
     }[component]  # fmt: skip
     process = subprocess.Popen(
         ["thoth-monitoring", component, "--listen", f"127.0.0.1:{port}", *arguments],
-        cwd=elsewhere, env=image.env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        text=True,
+        **image.options(elsewhere), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
         wait_for_http(f"http://127.0.0.1:{port}/healthz", 30, process)
@@ -140,6 +172,21 @@ def test_a_serving_command_writes_only_under_tmp(
     if component == "alert-receiver":
         state = image.tmp / "thoth-monitoring" / "alert-receiver"
         assert any(state.iterdir()), "the receiver keeps its state under THOTH_MONITORING_DATA"
+        if image.uid is not None:
+            assert {path.stat().st_uid for path in state.iterdir()} == {image.uid}
+
+
+def _reachable(path: Path) -> bool:
+    """Every user may enter each folder above ``path`` and run it."""
+    return all(folder.stat().st_mode & 0o001 for folder in path.parents) and bool(
+        path.stat().st_mode & 0o001
+    )
+
+
+def _can_install(python: str) -> bool:
+    """Python 3.11 or later with venv and pip (Debian splits them into packages of their own)."""
+    check = "import sys, ensurepip, pip, venv; sys.exit(sys.version_info < (3, 11))"
+    return subprocess.run([python, "-c", check], capture_output=True, timeout=30).returncode == 0
 
 
 def _mapped(path: str, here: dict[str, str]) -> str:
