@@ -17,7 +17,8 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,9 +27,11 @@ import pytest
 
 from tests.support.alerts import payload
 from tests.support.containerfile import stages
+from tests.support.demo import get, wait_for
 from tests.support.repository import copy_sources
 from thoth_monitoring.cli import parser
 from thoth_monitoring.demo.processes import free_port, wait_for_http
+from thoth_monitoring.exporters.metrics.exposition import SELF
 
 VENV = "/opt/thoth-monitoring"  # where the Containerfile installs (checked in tests/image/)
 WRITABLE = "/tmp"
@@ -142,38 +145,48 @@ def test_every_command_answers_help_from_another_folder(image: Image, elsewhere:
         assert command in root.stdout
 
 
-@pytest.mark.parametrize("component", ["alert-receiver", "metrics-exporter"])
-def test_a_serving_command_writes_only_under_tmp(
-    image: Image, elsewhere: Path, component: str
+def test_the_receiver_keeps_its_state_under_tmp_and_nothing_else(
+    image: Image, elsewhere: Path
 ) -> None:
+    with serving(image, elsewhere, "alert-receiver", "--dry-run", "--allow-unauthenticated",
+                 "--default-repo", "thoth-station/thoth-application") as url:  # fmt: skip
+        wait_for_http(f"{url}/readyz", 30)
+        assert _post(f"{url}/alerts", payload()) == {"outcome": "queued"}
+    state = list((image.tmp / "thoth-monitoring" / "alert-receiver").iterdir())
+    assert state, "the receiver keeps its state under THOTH_MONITORING_DATA"
+    if image.uid is not None:
+        assert {path.stat().st_uid for path in state} == {image.uid}
+
+
+def test_the_exporter_reads_the_database_and_writes_nothing(
+    image: Image, elsewhere: Path, make_database: Callable[..., str]
+) -> None:
+    """As an arbitrary UID too: libpq looks the user up unless the URL names one."""
+    with serving(image, elsewhere, "metrics-exporter", "--database-url", make_database()) as url:
+        up = f"{SELF}_database_up 1.0"
+        wait_for(lambda: up in get(f"{url}/metrics").decode(), 30, up)
+
+
+@contextmanager
+def serving(image: Image, folder: Path, *command: str) -> Iterator[str]:
+    """A command serving on a free port, from ``folder``, until SIGTERM (what the kubelet sends);
+    then it must have stopped cleanly, leaving ``folder`` and the environment as they were."""
     before = _tree(image.venv)
-    port = free_port()
-    arguments = {
-        "alert-receiver": ["--dry-run", "--default-repo", "thoth-station/thoth-application",
-                           "--allow-unauthenticated"],
-        # a database that does not answer: the exporter serves and reports it down
-        "metrics-exporter": ["--database-url", f"postgresql://127.0.0.1:{free_port()}/thoth"],
-    }[component]  # fmt: skip
+    url = f"http://127.0.0.1:{free_port()}"
     process = subprocess.Popen(
-        ["thoth-monitoring", component, "--listen", f"127.0.0.1:{port}", *arguments],
-        **image.options(elsewhere), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        ["thoth-monitoring", *command, "--listen", url.removeprefix("http://")],
+        **image.options(folder), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
-        wait_for_http(f"http://127.0.0.1:{port}/healthz", 30, process)
-        if component == "alert-receiver":
-            wait_for_http(f"http://127.0.0.1:{port}/readyz", 30, process)
-            assert _post(f"http://127.0.0.1:{port}/alerts", payload()) == {"outcome": "queued"}
+        wait_for_http(f"{url}/healthz", 30, process)
+        yield url
     finally:
-        process.send_signal(signal.SIGTERM)  # what the kubelet sends
+        process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=30)
+        print(stderr, file=sys.stderr)  # its log, shown when the test fails
     assert process.returncode == 0, stderr
-    assert list(elsewhere.iterdir()) == [], "wrote into the working folder"
+    assert list(folder.iterdir()) == [], "wrote into the working folder"
     assert _tree(image.venv) == before, "wrote into the installed environment"
-    if component == "alert-receiver":
-        state = image.tmp / "thoth-monitoring" / "alert-receiver"
-        assert any(state.iterdir()), "the receiver keeps its state under THOTH_MONITORING_DATA"
-        if image.uid is not None:
-            assert {path.stat().st_uid for path in state.iterdir()} == {image.uid}
 
 
 def _reachable(path: Path) -> bool:
