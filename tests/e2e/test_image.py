@@ -11,6 +11,7 @@ reach (``interpreter``); without one the commands run as the test's own user."""
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -28,7 +29,7 @@ import pytest
 from tests.support.alerts import payload
 from tests.support.containerfile import stages
 from tests.support.demo import get, wait_for
-from tests.support.repository import copy_sources
+from tests.support.repository import REPOSITORY
 from thoth_monitoring.cli import parser
 from thoth_monitoring.demo.processes import free_port, wait_for_http
 from thoth_monitoring.exporters.metrics.exposition import SELF
@@ -36,6 +37,7 @@ from thoth_monitoring.exporters.metrics.exposition import SELF
 VENV = "/opt/thoth-monitoring"  # where the Containerfile installs (checked in tests/image/)
 WRITABLE = "/tmp"
 ARBITRARY_UID = 1000680000  # from an OpenShift project's range; in no passwd file
+NOT_COPIED = shutil.ignore_patterns("__pycache__", "*.egg-info")  # as .containerignore says
 # Installed only with the demo or test extras: the image has none.
 NOT_IN_THE_IMAGE = ("aiosmtpd", "moto", "pytest")
 
@@ -73,15 +75,10 @@ def image() -> Iterator[Image]:
     with tempfile.TemporaryDirectory(prefix="thoth-image-") as folder:
         root = Path(folder)
         root.chmod(0o755)
-        source = copy_sources(root / "source")
         venv = root / "opt" / "thoth-monitoring"
         python, unprivileged = interpreter()
-        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
         started = time.monotonic()
-        install = subprocess.run(
-            ["bash", str(source / "deploy/image/install.sh"), "--python", python,
-             str(source), str(venv)], env=env, capture_output=True, text=True, timeout=600,
-        )  # fmt: skip
+        install = build_like_the_builder(root, venv, python)
         seconds = time.monotonic() - started
         assert install.returncode == 0, install.stdout + install.stderr
         assert f"into {venv}" in install.stdout
@@ -89,6 +86,32 @@ def image() -> Iterator[Image]:
         tmp.mkdir(mode=0o1777)
         tmp.chmod(0o1777)  # as the image's /tmp and an emptyDir are
         yield Image(root, venv, tmp, seconds, ARBITRARY_UID if unprivileged else None)
+
+
+def build_like_the_builder(root: Path, venv: Path, python: str) -> subprocess.CompletedProcess[str]:
+    """The builder stage's COPY and RUN instructions with its folders mapped under ``root``: the
+    install sees only what the Containerfile copies, and runs as the Containerfile runs it."""
+    builder = stages()[0]
+    (workdir,) = builder.all("WORKDIR")
+    source = root / workdir.arguments.lstrip("/")
+    here = {workdir.arguments: str(source), VENV: str(venv)}
+    for copy in builder.all("COPY"):
+        *names, target = copy.words()
+        destination = Path(_mapped(target, here)) if target.startswith("/") else source / target
+        for name in names:
+            origin = REPOSITORY / name
+            if origin.is_dir():
+                shutil.copytree(origin, destination, dirs_exist_ok=True, ignore=NOT_COPIED)
+            else:
+                into = destination / origin.name if target.endswith("/") else destination
+                into.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(origin, into)
+    (run,) = builder.all("RUN")
+    shell, script, *arguments = (_mapped(word, here) for word in run.words())
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    command = [shell, script, "--python", python, *arguments]
+    return subprocess.run(command, cwd=source, env=env | builder.env(), capture_output=True,
+                          text=True, timeout=600)  # fmt: skip
 
 
 def interpreter() -> tuple[str, bool]:

@@ -8,6 +8,7 @@ through a finder that a plain path entry does not load)."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -27,7 +28,13 @@ from tests.support.demo import (
     start_demo,
     wait_for_urls,
 )
-from tests.support.repository import copy_sources
+from tests.support.repository import REPOSITORY
+
+# What a build leaves behind or what the wheel never holds: not copied.
+NOT_SOURCES = shutil.ignore_patterns(
+    ".git", ".venv", "build", "*.egg-info", "__pycache__", ".*_cache", "demo-out",
+    ".thoth-monitoring", "docs", "bench",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -48,7 +55,8 @@ class Installed:
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Installed]:
     root = tmp_path_factory.mktemp("wheel")
-    source = copy_sources(root / "source")
+    source = root / "source"
+    shutil.copytree(REPOSITORY, source, ignore=NOT_SOURCES)
     pip = [sys.executable, "-m", "pip", "--quiet", "--disable-pip-version-check"]
     # build isolation: the build backend pyproject.toml asks for, from the configured index
     build = subprocess.run([*pip, "wheel", "--no-deps", "-w", str(root / "dist"), str(source)],
