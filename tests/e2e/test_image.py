@@ -1,8 +1,9 @@
-"""The image's contents without the image (no container engine on these machines): the script
-the Containerfile runs, deploy/image/install.sh, installs into a fresh virtual environment here,
-and the commands run from it with the environment the Containerfile sets, its /tmp mapped to a
-world-writable folder of the test. A serving command must write there and nowhere else: not in
-its working folder, not in the installed environment (the image's root filesystem is read-only).
+"""The image's contents without the image (no container engine on these machines): the builder
+stage's files are copied here and its RUN line (deploy/image/install.sh) installs into a fresh
+virtual environment (the first test's set-up: about 45 s). The commands run from it with the
+environment the Containerfile sets, its /tmp mapped to a world-writable folder of the test. A
+serving command must write there and nowhere else: not in its working folder, not in the
+installed environment (the image's root filesystem is read-only).
 
 Run as root, the tests run the commands as an arbitrary UID in group 0 with no passwd entry, as
 OpenShift's restricted SCC does: the environment and the working folder are root's, so a write
@@ -16,7 +17,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -47,7 +47,6 @@ class Image:
     root: Path  # the test's folder, readable by everyone
     venv: Path
     tmp: Path  # stands for the image's /tmp
-    install_seconds: float
     uid: int | None  # the commands run as this user (group 0) when set
 
     def env(self) -> dict[str, str]:
@@ -77,15 +76,13 @@ def image() -> Iterator[Image]:
         root.chmod(0o755)
         venv = root / "opt" / "thoth-monitoring"
         python, unprivileged = interpreter()
-        started = time.monotonic()
         install = build_like_the_builder(root, venv, python)
-        seconds = time.monotonic() - started
         assert install.returncode == 0, install.stdout + install.stderr
         assert f"into {venv}" in install.stdout
         tmp = root / "tmp"
         tmp.mkdir(mode=0o1777)
         tmp.chmod(0o1777)  # as the image's /tmp and an emptyDir are
-        yield Image(root, venv, tmp, seconds, ARBITRARY_UID if unprivileged else None)
+        yield Image(root, venv, tmp, ARBITRARY_UID if unprivileged else None)
 
 
 def build_like_the_builder(root: Path, venv: Path, python: str) -> subprocess.CompletedProcess[str]:
