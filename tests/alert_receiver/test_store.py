@@ -107,8 +107,8 @@ async def test_two_replicas_claiming_at_once_never_get_the_same_group(
     claims = await asyncio.gather(*(s.next_due(now) for s in (first, second) for _ in range(3)))
     assert [c.key for c in claims if c is not None] == ["only"]
     await first.record("other", "n", 1.0, now, 10)
-    claims = await asyncio.gather(first.next_due(now), second.next_due(now))
-    assert sorted(str(c and c.key) for c in claims) == ["None", "other"]
+    pair = await asyncio.gather(first.next_due(now), second.next_due(now))
+    assert sorted(str(c and c.key) for c in pair) == ["None", "other"]
 
 
 @pg
