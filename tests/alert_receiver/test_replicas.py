@@ -4,6 +4,7 @@ duplicates that exist anyway are closed in favour of the oldest."""
 
 import asyncio
 import contextlib
+import itertools
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -115,6 +116,8 @@ async def test_one_group_sent_to_both_replicas_gets_one_issue(
     await replicas.settle()
     assert len(replicas.github.open_issues()) == 3
     assert replicas.github.requests[CREATE] == 3
+    writes = sorted(replicas.github.write_times)  # write_spacing holds across the replicas
+    assert min(b - a for a, b in itertools.pairwise(writes)) >= 0.045
     for n in (0, 1):  # either replica resolves: the issue the other created closes
         await replicas.send(n, payload("resolved", group="abc"[n]))
     await replicas.settle()

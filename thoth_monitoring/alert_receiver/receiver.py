@@ -368,6 +368,10 @@ class Receiver:
         except RateLimited:
             await self.store.release(group)
             raise  # refused, not applied: the group waits, unchanged, for the pause to end
+        except asyncio.CancelledError:  # stopping: hand the group on now, not when the lease ends
+            with contextlib.suppress(StoreUnavailable):  # as unfinished: the next one re-lists
+                await self.store.retry_later(group, time.time())
+            raise
         except Exception as error:  # whatever it was, the other groups go on meanwhile
             if isinstance(error, GitHubError | TimeoutError):
                 self.metrics.notifications.labels("github_error").inc()
