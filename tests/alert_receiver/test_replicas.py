@@ -25,7 +25,7 @@ from thoth_monitoring.alert_receiver.receiver import (
     ReceiverSettings,
     build_tracker,
 )
-from thoth_monitoring.alert_receiver.render import Renderer
+from thoth_monitoring.alert_receiver.render import Renderer, group_key
 from thoth_monitoring.demo.github_standin import Fault, GitHubStandIn
 
 CREATE = "POST /repos/{owner}/{repo}/issues"
@@ -35,6 +35,7 @@ CREATE = "POST /repos/{owner}/{repo}/issues"
 class Replicas:
     github: GitHubStandIn
     receivers: list[Receiver]
+    state_url: str
     workers: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def send(self, replica: int, body: dict[str, Any]) -> None:
@@ -75,7 +76,7 @@ async def make_replicas(
     made: list[Replicas] = []
     async with TestServer(github.app()) as server, aiohttp.ClientSession() as session:
 
-        async def make(n: int = 2) -> Replicas:
+        async def make(n: int = 2, lease: float = 300.0) -> Replicas:
             receivers = []
             for number in range(n):
                 settings = ReceiverSettings(
@@ -84,14 +85,14 @@ async def make_replicas(
                     github_max_retries=0, auth_disabled=True, listen="127.0.0.1:0",
                     state_url=SecretStr(url), replica=f"replica-{number}",
                 )  # fmt: skip
-                store = PostgresGroupStore(url, settings.replica, timeout=5)
+                store = PostgresGroupStore(url, settings.replica, timeout=5, lease=lease)
                 await store.open(time.time())
                 metrics = ReceiverMetrics()
                 tracker = build_tracker(settings, session, metrics, store)
                 receivers.append(
                     Receiver(settings, tracker, Renderer(), metrics, store, retry_delay=0.05)
                 )
-            replicas = Replicas(github, receivers)
+            replicas = Replicas(github, receivers, url)
             replicas.workers = [asyncio.create_task(r.run()) for r in receivers]
             made.append(replicas)
             deadline = time.monotonic() + 30
@@ -163,3 +164,25 @@ async def test_a_duplicate_issue_is_closed_in_favour_of_the_oldest(
     await second.settle()
     assert (kept["state"], kept["state_reason"]) == ("closed", "completed")
     assert len(first.github.comments[(REPO, 2)]) == 1
+
+
+async def test_a_replica_dying_after_its_create_is_taken_over_without_a_second_issue(
+    make_replicas: Callable[..., Any],
+) -> None:
+    live: Replicas = await make_replicas(1, lease=0.5)  # listed the repository: no issue yet
+    dead = PostgresGroupStore(live.state_url, "dead", timeout=5, lease=0.5)
+    notification = parse_notification(json.dumps(payload()).encode())
+    soon = time.time() + 0.3  # due only then: the dead replica claims it before the live one
+    await dead.record(group_key(notification), notification.model_dump_json(), 1.0, soon, 10)
+    claimed = await dead.next_due(soon)
+    assert claimed is not None
+    rendered = Renderer().render(notification.model_copy(update={"externalURL": ""}))
+    live.github.issues[REPO] = []  # its create went through; then it died, bound nothing
+    live.github._new(REPO, rendered.title, rendered.body, ["thoth-alert"], "thoth-monitoring[bot]")
+    await dead.close()
+    await live.settle()
+    assert len(live.github.issues[REPO]) == 1 and live.github.requests[CREATE] == 0
+    assert live.count("claims_taken_over") == 1
+    await live.send(0, payload("resolved"))
+    await live.settle()
+    assert live.github.open_issues() == []

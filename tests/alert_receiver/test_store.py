@@ -151,3 +151,21 @@ async def test_an_unreachable_database_is_store_unavailable() -> None:
     store = PostgresGroupStore("postgresql://nobody@127.0.0.1:1/none", "r", timeout=1)
     with pytest.raises(StoreUnavailable, match="thoth_alert_receiver"):
         await store.open(time.time())
+
+
+@pg
+async def test_an_older_notification_racing_a_newer_one_in_never_wins(
+    make_store: MakeStore,
+) -> None:
+    stores = [await opened(make_store, replica=f"r{n}") for n in range(4)]
+    now = time.time()
+    for round_ in range(5):  # new groups each time: both webhooks insert at once
+        key = f"g{round_}"
+        await asyncio.gather(*(
+            store.record(key, f"stamp {stamp}", stamp, now, 100)
+            for store, stamp in zip(stores, (5.0, 10.0, 1.0, 7.0), strict=True)
+        ))  # fmt: skip
+    seen = set()
+    while (group := await stores[0].next_due(now)) is not None:
+        seen.add((group.key, group.notification))
+    assert seen == {(f"g{n}", "stamp 10.0") for n in range(5)}
