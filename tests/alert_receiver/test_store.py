@@ -7,6 +7,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from thoth_monitoring.alert_receiver.pg_store import PostgresGroupStore
@@ -169,3 +170,20 @@ async def test_an_older_notification_racing_a_newer_one_in_never_wins(
     while (group := await stores[0].next_due(now)) is not None:
         seen.add((group.key, group.notification))
     assert seen == {(f"g{n}", "stamp 10.0") for n in range(5)}
+
+
+@pg
+async def test_a_blocked_database_is_unavailable_within_the_deadline_then_usable_again(
+    make_store: MakeStore,
+) -> None:
+    store = await opened(make_store)
+    assert isinstance(store, PostgresGroupStore)
+    store.timeout = 1.0
+    await store.close()  # the next connection gets the shorter statement_timeout
+    async with await psycopg.AsyncConnection.connect(store.url) as blocker:
+        await blocker.execute("LOCK TABLE thoth_alert_receiver.github IN ACCESS EXCLUSIVE MODE")
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable):
+            await store.pause(time.time() + 60)
+        assert time.monotonic() - started < 1.5
+    assert await store.paused_until() == 0.0  # the failed write did not happen; reconnected

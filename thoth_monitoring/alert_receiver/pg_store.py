@@ -252,17 +252,21 @@ class PostgresGroupStore:
         return await self._run(fetch)
 
     async def _run(self, operation: Callable[[psycopg.AsyncConnection[Any]], Awaitable[T]]) -> T:
-        """One operation on the replica's connection under the client deadline; any failure
-        drops the connection (the next operation reconnects) and raises StoreUnavailable."""
+        """One operation on the replica's connection under the client deadline; a failure
+        while holding it drops the connection (the next operation reconnects); every failure
+        raises StoreUnavailable."""
         try:
             async with asyncio.timeout(self.timeout), self._lock:
-                if self._conn is None or self._conn.closed:
-                    self._conn = await self._connect()
-                return await operation(self._conn)
+                try:
+                    if self._conn is None or self._conn.closed:
+                        self._conn = await self._connect()
+                    return await operation(self._conn)
+                except BaseException:  # a timeout or stop included: its state is unknown
+                    if self._conn is not None:
+                        self._conn.pgconn.finish()
+                        self._conn = None
+                    raise
         except (psycopg.Error, OSError, TimeoutError) as error:
-            if self._conn is not None:
-                conn, self._conn = self._conn, None
-                conn.pgconn.finish()
             raise StoreUnavailable(f"{SCHEMA}: {type(error).__name__}: {error}") from error
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
