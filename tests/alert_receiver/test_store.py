@@ -117,15 +117,15 @@ async def test_an_expired_lease_is_taken_over_and_the_late_worker_changes_nothin
     make_store: MakeStore,
 ) -> None:
     dead, alive = (
-        await opened(make_store, replica="a", lease=0.3),
-        await opened(make_store, replica="b", lease=0.3),
+        await opened(make_store, replica="a", lease=1.0),
+        await opened(make_store, replica="b", lease=1.0),
     )
     now = time.time()
     await dead.record("g", "n", 1.0, now, 10)
     lost = await dead.next_due(now)
     assert lost is not None and not lost.taken_over
     assert await alive.next_due(time.time()) is None  # the lease holds
-    await asyncio.sleep(0.4)
+    await asyncio.sleep(1.1)
     taken = await alive.next_due(time.time())
     assert taken is not None and taken.taken_over
     assert (await dead.done(lost)).size == 1  # its claim is gone: the group stays with b
@@ -142,10 +142,10 @@ async def test_pause_and_write_slots_hold_across_replicas(make_store: MakeStore)
     until = time.time() + 30
     await first.pause(until)
     assert await second.paused_until() == pytest.approx(until)
-    waits = [await store.write_slot(0.2) for store in (first, second, first, second)]
-    assert waits[0] < 0.05
+    waits = [await store.write_slot(10.0) for store in (first, second, first, second)]
+    assert waits[0] < 0.5
     for earlier, later in itertools.pairwise(waits):
-        assert later - earlier == pytest.approx(0.2, abs=0.05)
+        assert later - earlier == pytest.approx(10.0, abs=0.5)  # latency is all the slack
 
 
 async def test_an_unreachable_database_is_store_unavailable() -> None:
@@ -185,5 +185,5 @@ async def test_a_blocked_database_is_unavailable_within_the_deadline_then_usable
         started = time.monotonic()
         with pytest.raises(StoreUnavailable):
             await store.pause(time.time() + 60)
-        assert time.monotonic() - started < 1.5
+        assert time.monotonic() - started < 2.0
     assert await store.paused_until() == 0.0  # the failed write did not happen; reconnected
