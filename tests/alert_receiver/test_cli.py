@@ -76,3 +76,22 @@ def wait_for_metric(port: int, line: str) -> None:
 def _get(url: str) -> str:
     with urllib.request.urlopen(url, timeout=10) as response:
         return str(response.read().decode())
+
+
+def test_check_config_locates_a_bad_state_url_without_echoing_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "receiver.yaml"
+    config.write_text(
+        "default_repo: thoth-station/thoth-application\nauth_disabled: true\n"
+        "listen: 127.0.0.1:9703\nstate_url: ${STATE_URL}\n"
+    )
+    monkeypatch.setenv("STATE_URL", "mysql://user:hunter2@db/state")
+    monkeypatch.setenv("GITHUB_TOKEN", "t")
+    result = run("alert-receiver", "--config", str(config), "--check-config")
+    assert result.returncode == 2
+    assert "state_url" in result.stderr and "not a PostgreSQL URL" in result.stderr
+    assert "hunter2" not in result.stderr
+    result = run("alert-receiver", "--config", str(config), "--check-config",
+                 "--state-url", "postgresql://u@db/state", "--replica", "pod-0")  # fmt: skip
+    assert result.returncode == 0, result.stderr

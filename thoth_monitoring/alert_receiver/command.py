@@ -47,7 +47,18 @@ def register(commands: Any) -> None:
         "non-loopback --listen address (auth_disabled: true allows loopback only)",
     )
     setting(command, "--template-dir", type=Path, help="folder with title.txt.j2 and body.md.j2")
-    setting(command, "--data-dir", type=Path, help="folder of the pending-notification state")
+    setting(
+        command,
+        "--data-dir",
+        type=Path,
+        help="folder of the pending-notification state (SQLite: one replica only)",
+    )
+    setting(
+        command,
+        "--state-url",
+        help="postgresql:// URL of the state shared by several replicas (instead of --data-dir)",
+    )
+    setting(command, "--replica", help="this replica's name in logs and claims (default: hostname)")
     setting(
         command, "--dry-run", action="store_true", help="log GitHub calls instead of making them"
     )

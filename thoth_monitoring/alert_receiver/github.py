@@ -19,6 +19,7 @@ class Issue:
     state: str
     closed_at: str | None
     html_url: str
+    state_reason: str | None = None
 
     @classmethod
     def from_api(cls, repo: str, data: dict[str, Any]) -> "Issue":
@@ -30,6 +31,7 @@ class Issue:
             state=str(data.get("state") or "open"),
             closed_at=data.get("closed_at"),
             html_url=str(data.get("html_url") or ""),
+            state_reason=data.get("state_reason"),
         )
 
 
@@ -46,7 +48,9 @@ class Comment:
 class IssueTracker(Protocol):
     """What the receiver needs from GitHub (the real client, or a dry run that only logs)."""
 
-    async def list_issues(self, repo: str, label: str) -> list[Issue]: ...
+    async def list_issues(self, repo: str, label: str, state: str = "all") -> list[Issue]: ...
+
+    async def get_issue(self, repo: str, number: int) -> Issue: ...
 
     async def create_issue(self, repo: str, title: str, body: str, labels: list[str]) -> Issue: ...
 
@@ -60,12 +64,27 @@ class IssueTracker(Protocol):
 class GitHubIssues(GitHubClient):
     """The real thing."""
 
-    async def list_issues(self, repo: str, label: str) -> list[Issue]:
-        """Every issue (open and closed) carrying ``label``, following ``Link`` pagination and
-        skipping pull requests."""
-        params = {"labels": label, "state": "all", "sort": "created", "direction": "asc"}
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._etags: dict[tuple[str, int], tuple[str, Issue]] = {}  # (repo, number) -> last seen
+
+    async def list_issues(self, repo: str, label: str, state: str = "all") -> list[Issue]:
+        """Every issue in ``state`` (all: open and closed) carrying ``label``, oldest first,
+        following ``Link`` pagination and skipping pull requests."""
+        params = {"labels": label, "state": state, "sort": "created", "direction": "asc"}
         items = await self.list_all(self.url(f"/repos/{repo}/issues"), "list_issues", params)
         return [parsed(Issue.from_api, repo, i) for i in items if "pull_request" not in i]
+
+    async def get_issue(self, repo: str, number: int) -> Issue:
+        """One issue; asked conditionally when read before, so an unchanged one is a free 304."""
+        etag, known = self._etags.get((repo, number), (None, None))
+        answer = await self.get(self.url(f"/repos/{repo}/issues/{number}"), "get_issue", etag=etag)
+        if answer.status == 304 and known is not None:
+            return known
+        issue = parsed(Issue.from_api, repo, answer.data)
+        if answer.etag:
+            self._etags[(repo, number)] = (answer.etag, issue)
+        return issue
 
     async def create_issue(self, repo: str, title: str, body: str, labels: list[str]) -> Issue:
         fields = {"title": title, "body": body, "labels": labels}

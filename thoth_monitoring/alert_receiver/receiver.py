@@ -10,6 +10,12 @@ Alertmanager's ``groupKey``) is hidden in the issue body; issues are found throu
 list-issues API filtered by one common label (strongly consistent, unlike search) and cached.
 After any failed GitHub call the cache is dropped: the next attempt re-lists and decides from
 what exists, so a create that GitHub applied but did not confirm is never repeated.
+
+Several replicas (``state_url``: the store in PostgreSQL) share the desired states: each worker
+claims a group under a lease, reads the issue the group is bound to (a conditional GET) before
+trusting its own cache, re-lists when the previous attempt did not finish, and after every create
+lists the group's open issues and closes all but the oldest as duplicates of it. Writes of all
+replicas are spaced together, and a rate-limit pause holds for all of them.
 """
 
 import asyncio
@@ -19,6 +25,7 @@ import hmac
 import ipaddress
 import logging
 import os
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,6 +55,7 @@ from thoth_monitoring.alert_receiver.payload import (
     parse_notification,
     repository,
 )
+from thoth_monitoring.alert_receiver.pg_store import PostgresGroupStore
 from thoth_monitoring.alert_receiver.render import (
     KEY_PATTERN,
     TEMPLATES,
@@ -62,11 +70,12 @@ from thoth_monitoring.alert_receiver.store import (
     GroupStore,
     Pending,
     Recorded,
+    Store,
     StoreUnavailable,
 )
 from thoth_monitoring.core import service
 from thoth_monitoring.core.config import ConfigError, Duration, NonNegativeDuration
-from thoth_monitoring.core.database import DEFAULT_DATA_DIR
+from thoth_monitoring.core.database import DEFAULT_DATA_DIR, DatabaseUrl
 from thoth_monitoring.core.retry import Backoff
 from thoth_monitoring.core.service import Service
 from thoth_monitoring.core.settings import CommandSettings
@@ -80,6 +89,7 @@ DATA_DIR = DEFAULT_DATA_DIR.parent / "alert-receiver"
 STATE_FILE = "state.sqlite3"
 STORE_TIMEOUT = 5.0  # the longest a webhook waits for its record
 MAX_RETRY_DELAY = 60.0
+SHARED_POLL_SECONDS = 1.0  # how soon an idle worker sees a group another replica recorded
 RESOLVED_MARKER = "<!-- thoth-alert-resolved: {key} {ends_at} -->"
 
 
@@ -108,6 +118,8 @@ class ReceiverSettings(CommandSettings):
     dry_run: bool = False
     data_dir: Path = DATA_DIR
     max_pending: int = Field(1000, ge=1)
+    state_url: DatabaseUrl | None = None
+    replica: str = Field(default_factory=socket.gethostname, min_length=1)
 
     @model_validator(mode="after")
     def _credentials_required(self) -> "ReceiverSettings":
@@ -212,6 +224,14 @@ class ReceiverMetrics:
             "or forbidden repository, filed in the default repository instead.",
             registry=self.registry,
         )  # fmt: skip
+        self.duplicates_closed = Counter(
+            f"{prefix}_duplicates_closed", "Issues closed as duplicates of an older open issue "
+            "of the same group (two creates for one group).", registry=self.registry,
+        )  # fmt: skip
+        self.claims_taken_over = Counter(
+            f"{prefix}_claims_taken_over", "Groups this replica took over after another "
+            "replica's claim expired unfinished (shared state).", registry=self.registry,
+        )  # fmt: skip
 
 
 class Receiver:
@@ -224,7 +244,7 @@ class Receiver:
         tracker: IssueTracker,
         renderer: Renderer,
         metrics: ReceiverMetrics,
-        store: GroupStore,
+        store: Store,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         retry_delay: float = 1.0,
     ) -> None:
@@ -238,6 +258,7 @@ class Receiver:
         self.issues: dict[str, Issue] = {}
         self.listed: set[str] = set()
         self.unusable: set[str] = set()
+        self.doubled: set[str] = set()  # keys a listing showed with several open issues
         self.ready = False
         self.wake = asyncio.Event()
         self.pause_until = 0.0  # from a rate-limit answer, until it is stored
@@ -305,9 +326,13 @@ class Receiver:
         )
         repo, note = await self._route(notification)
         await self._ensure_listed(repo)  # again after a failure dropped the listing
+        if rendered.key in self.doubled:
+            await self._close_duplicates(repo, rendered.key)
         issue = self.issues.get(rendered.key)
         if notification.status == "firing":
             outcome = await self._firing(repo, note, rendered, issue, self.clock())
+            if outcome in ("created", "refiled") and self.store.shared:
+                await self._close_duplicates(self.issues[rendered.key].repo, rendered.key)
         else:
             outcome = await self._resolved(notification, rendered, issue, ends_at)
         self.metrics.notifications.labels(outcome).inc()
@@ -326,30 +351,96 @@ class Receiver:
         group = await self.store.next_due(time.time())
         if group is None:
             due = await self.store.next_due_time()
+            wait = 60.0 if due is None else due - time.time()
+            if self.store.shared:  # another replica's webhook does not set our event
+                wait = min(wait, SHARED_POLL_SECONDS)
             with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(60.0 if due is None else due - time.time()):
+                async with asyncio.timeout(wait):
                     await self.wake.wait()
             return
         await self._drive(group)
 
     async def _drive(self, group: Pending) -> None:
         try:
-            await self.deliver(Notification.model_validate_json(group.notification))
+            async with self._deadline():
+                await self._refresh(group)
+                await self.deliver(Notification.model_validate_json(group.notification))
         except RateLimited:
+            await self.store.release(group)
             raise  # refused, not applied: the group waits, unchanged, for the pause to end
+        except asyncio.CancelledError:  # stopping: hand the group on now, not when the lease ends
+            with contextlib.suppress(StoreUnavailable):  # as unfinished: the next one re-lists
+                await self.store.retry_later(group, time.time())
+            raise
         except Exception as error:  # whatever it was, the other groups go on meanwhile
-            if isinstance(error, GitHubError):
+            if isinstance(error, GitHubError | TimeoutError):
                 self.metrics.notifications.labels("github_error").inc()
                 self.listed.clear()  # whatever GitHub did, the next attempt sees it
-                if error.status in REJECTED:
-                    log.error("notification_dropped", extra={"key": group.key, "error": error})
-                    self._observe(await self.store.done(group))
-                    return
+            await self._bind(group)
+            if isinstance(error, GitHubError) and error.status in REJECTED:
+                log.error("notification_dropped", extra={"key": group.key, "error": error})
+                self._observe(await self.store.done(group))
+                return
             await self.store.retry_later(
                 group, time.time() + self.backoff.delay(group.attempts + 1)
             )
             raise
+        await self._bind(group)
         self._observe(await self.store.done(group))
+
+    def _deadline(self) -> asyncio.Timeout:
+        """A drive must end before its claim's lease does, or another replica could drive the
+        same group at the same time."""
+        return asyncio.timeout(None if self.store.lease is None else self.store.lease * 0.8)
+
+    async def _refresh(self, group: Pending) -> None:
+        """Shared state: make this replica's view of the group's issue current. The bound issue
+        is read (a free 304 when unchanged); unbound after an unfinished attempt (here or on a
+        replica whose claim expired), the repositories are listed again: a create that failed
+        may have been applied."""
+        if not self.store.shared:
+            return
+        if group.taken_over:
+            self.metrics.claims_taken_over.inc()
+        if group.issue is not None:
+            try:
+                self.issues[group.key] = await self.tracker.get_issue(*group.issue)
+                return
+            except GitHubError as error:
+                if error.status not in (404, 410):  # deleted or moved: find it anew
+                    raise
+                self.issues.pop(group.key, None)
+        if group.issue is not None or group.attempts or group.taken_over:
+            self.listed.clear()
+
+    async def _bind(self, group: Pending) -> None:
+        """Keep the issue the group now has with it in a shared store, for the next replica."""
+        issue = self.issues.get(group.key)
+        if self.store.shared and issue is not None and (issue.repo, issue.number) != group.issue:
+            await self.store.bind(group, issue.repo, issue.number)
+
+    async def _close_duplicates(self, repo: str, key: str) -> None:
+        """Keep the oldest open issue of the group and close the others as its duplicates:
+        two creates happened (two replicas, or a create applied but answered 5xx and filed
+        again before a listing showed it)."""
+        issues = await self.tracker.list_issues(repo, self.settings.common_label, state="open")
+        same = sorted((i for i in issues if _key_of(i) == key), key=lambda i: i.number)
+        for duplicate in same[1:]:
+            link = same[0].html_url or f"#{same[0].number}"
+            await self.tracker.comment(duplicate, f"Duplicate of #{same[0].number} ({link}).")
+            self._remember(
+                await self.tracker.update_issue(
+                    duplicate, state="closed", state_reason="not_planned"
+                )
+            )
+            self.metrics.duplicates_closed.inc()
+            log.warning(
+                "duplicate_closed",
+                extra={"key": key, "duplicate": duplicate.number, "kept": same[0].number},
+            )
+        if same:
+            self.issues[key] = same[0]
+        self.doubled.discard(key)
 
     async def _wait_out_pause(self) -> None:
         """Send nothing to GitHub before a rate limit's reset, even across restarts."""
@@ -467,17 +558,39 @@ class Receiver:
     async def _ensure_listed(self, repo: str) -> None:
         if repo in self.listed:
             return
-        for issue in await self.tracker.list_issues(repo, self.settings.common_label):
+        issues = await self.tracker.list_issues(repo, self.settings.common_label)
+        for issue in issues:
             self._remember(issue)
+        open_keys = [_key_of(issue) for issue in issues if issue.state == "open"]
+        self.doubled |= {key for key in open_keys if key and open_keys.count(key) > 1}
         self.listed.add(repo)
 
     def _remember(self, issue: Issue) -> None:
-        match = KEY_PATTERN.search(issue.body)
-        if match is None:
+        """The issue a group's key stands for: its open one (the oldest, should a duplicate
+        exist), else its latest closed one; a duplicate closed as not planned only when there
+        is nothing else."""
+        key = _key_of(issue)
+        if key is None:
             return
-        known = self.issues.get(match.group(1))
-        if known is None or known.number <= issue.number or known.repo != issue.repo:
-            self.issues[match.group(1)] = issue
+        known = self.issues.get(key)
+        if (
+            known is None
+            or (known.repo, known.number) == (issue.repo, issue.number)
+            or known.repo != issue.repo
+            or _rank(known) < _rank(issue)
+        ):
+            self.issues[key] = issue
+
+
+def _key_of(issue: Issue) -> str | None:
+    match = KEY_PATTERN.search(issue.body)
+    return None if match is None else match.group(1)
+
+
+def _rank(issue: Issue) -> tuple[int, int]:
+    if issue.state == "open":
+        return 2, -issue.number
+    return (0 if issue.state_reason == "not_planned" else 1), issue.number
 
 
 def issue_body(issue: Issue, rendered: str) -> str:
@@ -525,9 +638,12 @@ class DryRun:
     def __init__(self) -> None:
         self.numbers = 0
 
-    async def list_issues(self, repo: str, label: str) -> list[Issue]:
+    async def list_issues(self, repo: str, label: str, state: str = "all") -> list[Issue]:
         log.info("dry_run", extra={"call": "list_issues", "repo": repo, "label": label})
         return []
+
+    async def get_issue(self, repo: str, number: int) -> Issue:
+        raise GitHubError(f"dry run: issue {repo}#{number} is not known", 404)
 
     async def create_issue(self, repo: str, title: str, body: str, labels: list[str]) -> Issue:
         self.numbers += 1
@@ -618,8 +734,13 @@ def _loopback(listen: str) -> bool:
 
 
 def build_tracker(
-    settings: ReceiverSettings, session: aiohttp.ClientSession, metrics: ReceiverMetrics
+    settings: ReceiverSettings,
+    session: aiohttp.ClientSession,
+    metrics: ReceiverMetrics,
+    store: Store | None = None,
 ) -> IssueTracker:
+    """The GitHub client; with a shared ``store``, its writes take slots from the store so
+    that all replicas together keep ``write_spacing``."""
     if settings.dry_run:
         return DryRun()
 
@@ -628,12 +749,25 @@ def build_tracker(
         if client.rate_limit_remaining is not None:
             metrics.rate_limit_remaining.set(client.rate_limit_remaining)
 
+    async def write_slot() -> None:
+        assert store is not None
+        await asyncio.sleep(await store.write_slot(settings.write_spacing))
+
     client = GitHubIssues(
         session, settings.github_url, settings.github_token_value(),
         write_spacing=settings.write_spacing, max_retries=settings.github_max_retries,
-        observe=observe,
+        observe=observe, write_slot=write_slot if store is not None and store.shared else None,
     )  # fmt: skip
     return client
+
+
+def build_store(settings: ReceiverSettings) -> Store:
+    """PostgreSQL when ``state_url`` is set (any number of replicas), else SQLite in the data
+    folder (one replica only)."""
+    if settings.state_url is not None:
+        url = settings.state_url.get_secret_value()
+        return PostgresGroupStore(url, settings.replica, STORE_TIMEOUT)
+    return GroupStore(settings.data_dir / STATE_FILE, STORE_TIMEOUT)
 
 
 async def serve(settings: ReceiverSettings) -> None:
@@ -642,18 +776,20 @@ async def serve(settings: ReceiverSettings) -> None:
     renderer = Renderer(
         settings.template_dir or TEMPLATES, settings.common_label, settings.key_template
     )
-    store = GroupStore(settings.data_dir / STATE_FILE, STORE_TIMEOUT)
+    store = build_store(settings)
     try:
         backlog = await store.open(time.time())
     except StoreUnavailable as error:
-        raise ConfigError("alert-receiver", [("data_dir", f"cannot use it: {error}")]) from error
+        where = "state_url" if store.shared else "data_dir"
+        raise ConfigError("alert-receiver", [(where, f"cannot use it: {error}")]) from error
     try:
         async with aiohttp.ClientSession() as session:
-            tracker = build_tracker(settings, session, metrics)
+            tracker = build_tracker(settings, session, metrics, store)
             receiver = Receiver(settings, tracker, renderer, metrics, store)
             await service.serve(
                 make_app(settings, receiver), settings.listen, receiver.run(),
-                repo=settings.default_repo, state=store.path, pending=backlog.size,
+                repo=settings.default_repo, state=store.describe(), replica=settings.replica,
+                pending=backlog.size,
             )  # fmt: skip
     finally:
         await store.close()

@@ -1,4 +1,6 @@
-"""The receiver's durable record of what each alert group's issue should be (SQLite).
+"""The receiver's durable record of what each alert group's issue should be: the ``Store``
+interface, the rules both backends share, and the SQLite backend (one replica only; several
+replicas share ``pg_store.PostgresGroupStore``).
 
 The webhook records the newest notification of a group here and answers at once; the worker
 drives GitHub to it. A row stays after it is done so that an older notification arriving late
@@ -14,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal, Protocol, TypeVar
 
 T = TypeVar("T")
 Recorded = Literal["queued", "stale", "queue_full"]
@@ -45,10 +47,16 @@ class StoreUnavailable(Exception):
 
 @dataclass(frozen=True)
 class Pending:
+    """A group to drive. ``issue`` is the (repo, number) the group is bound to, ``taken_over``
+    says the previous claim expired unfinished, ``claim`` names this claim (shared stores)."""
+
     key: str
     notification: str
     version: int
     attempts: int
+    issue: tuple[str, int] | None = None
+    taken_over: bool = False
+    claim: str | None = None
 
 
 @dataclass(frozen=True)
@@ -57,7 +65,61 @@ class Backlog:
     oldest_since: float | None
 
 
+def decide(existing: tuple[float, bool] | None, stamp: float, backlog: int, limit: int) -> Recorded:
+    """Whether a notification with ``stamp`` becomes its group's desired state, given the
+    recorded (stamp, pending) of the group: the rule every backend applies."""
+    if existing is not None and stamp < existing[0]:
+        return "stale"
+    if (existing is None or not existing[1]) and backlog >= limit:
+        return "queue_full"
+    return "queued"
+
+
+class Store(Protocol):
+    """Where the receiver keeps desired states, claims, issue bindings and GitHub pacing.
+    ``shared``: other replicas use the same store; ``lease``: how long a claim holds (None:
+    claims are not needed, one worker uses the store)."""
+
+    shared: bool
+    lease: float | None
+
+    def describe(self) -> str: ...
+
+    async def open(self, now: float) -> Backlog: ...
+
+    async def close(self) -> None: ...
+
+    async def record(
+        self, key: str, notification: str, stamp: float, now: float, limit: int
+    ) -> tuple[Recorded, Backlog]: ...
+
+    async def next_due(self, now: float) -> Pending | None: ...
+
+    async def next_due_time(self) -> float | None: ...
+
+    async def done(self, group: Pending) -> Backlog: ...
+
+    async def retry_later(self, group: Pending, due: float) -> None: ...
+
+    async def release(self, group: Pending) -> None: ...
+
+    async def bind(self, group: Pending, repo: str, number: int) -> None: ...
+
+    async def pause(self, until: float) -> None: ...
+
+    async def paused_until(self) -> float: ...
+
+    async def write_slot(self, spacing: float) -> float: ...
+
+    async def backlog(self) -> Backlog: ...
+
+
 class GroupStore:
+    """The SQLite store in the data folder: for one replica (one worker, in-process pacing)."""
+
+    shared: bool = False
+    lease: float | None = None
+
     def __init__(self, path: Path, timeout: float = 5.0) -> None:
         self.path = path
         self.timeout = timeout
@@ -97,6 +159,18 @@ class GroupStore:
             "UPDATE groups SET attempts = attempts + 1, due = ? WHERE key = ?",
             (due, group.key),
         )
+
+    async def release(self, group: Pending) -> None:
+        """Nothing to release: one worker, no claims."""
+
+    async def bind(self, group: Pending, repo: str, number: int) -> None:
+        """Not kept: the one replica's cache is always current."""
+
+    async def write_slot(self, spacing: float) -> float:
+        return 0.0  # the client spaces its own writes
+
+    def describe(self) -> str:
+        return str(self.path)
 
     async def pause(self, until: float) -> None:
         await self._run(
@@ -140,10 +214,9 @@ class GroupStore:
         with db:
             db.execute("BEGIN IMMEDIATE")
             row = db.execute("SELECT stamp, pending FROM groups WHERE key = ?", (key,)).fetchone()
-            if row is not None and stamp < row[0]:
-                return "stale", self._backlog()
-            if (row is None or not row[1]) and self._backlog().size >= limit:
-                return "queue_full", self._backlog()
+            outcome = decide(row, stamp, self._backlog().size, limit)
+            if outcome != "queued":
+                return outcome, self._backlog()
             db.execute(
                 "INSERT INTO groups (key, notification, stamp, version, pending, since, due) "
                 "VALUES (?, ?, ?, 1, 1, ?, ?) ON CONFLICT (key) DO UPDATE SET "

@@ -114,7 +114,10 @@ class GitHubClient:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         wait_out_limits: float = 0.0,
         user_agent: str = "thoth-monitoring",
+        write_slot: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        """``write_slot``, when given, replaces the in-process spacing of writes: it returns
+        when this write may go (several processes sharing one token reserve slots together)."""
         self.session = session
         self.base_url = base_url.rstrip("/")
         self.auth = Token(auth) if isinstance(auth, str) else auth
@@ -130,6 +133,7 @@ class GitHubClient:
         self.observe = observe
         self.sleep = sleep
         self.wait_out_limits = wait_out_limits
+        self.write_slot = write_slot
         self.rate_limit_remaining: int | None = None
         self.paused_until = 0.0  # Unix time; every request waits for it (wait_out_limits)
         self._write_lock = asyncio.Lock()
@@ -293,6 +297,9 @@ class GitHubClient:
             await self.sleep(wait)
 
     async def _space_writes(self) -> None:
+        if self.write_slot is not None:
+            await self.write_slot()
+            return
         wait = self._last_write + self.write_spacing - time.monotonic()
         if wait > 0:
             await self.sleep(wait)

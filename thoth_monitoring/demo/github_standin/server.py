@@ -97,6 +97,7 @@ class GitHubStandIn(Records):
         repo, issues = "/repos/{owner}/{repo}", "/repos/{owner}/{repo}/issues"
         app.router.add_get(issues, self.list_issues)
         app.router.add_post(issues, self.create_issue)
+        app.router.add_get(issues + "/{number}", self.get_issue)
         app.router.add_patch(issues + "/{number}", self.update_issue)
         app.router.add_post(issues + "/{number}/comments", self.create_comment)
         app.router.add_get(issues + "/{number}/comments", self.list_comments)
@@ -278,6 +279,9 @@ class GitHubStandIn(Records):
         issue = self._new(repo, data["title"], data.get("body", ""), data.get("labels", []),
                           self.token_user, author_type="Bot")  # fmt: skip
         return web.json_response(issue_view(issue), status=201)
+
+    async def get_issue(self, request: web.Request) -> web.Response:
+        return web.json_response(issue_view(self._record(request, self._repo(request))))
 
     async def update_issue(self, request: web.Request) -> web.Response:
         issue = self._record(request, self._repo(request))
