@@ -303,8 +303,7 @@ class RepoMetrics:
             nonlocal done, last_report
             async with limit:
                 try:
-                    async with locks.held(repository.slug) as held:
-                        outcome = await self._one(clients, locks, repository, held)
+                    outcome = await self._one(clients, locks, repository)
                 except (GitHubError, StoreUnavailable, LocksUnavailable) as error:
                     log.error(
                         "repository_failed",
@@ -322,34 +321,41 @@ class RepoMetrics:
         return sum(outcome is Outcome.FAILED for outcome in outcomes)
 
     async def _one(
-        self, clients: "_Clients", locks: RepositoryLocks, repository: Repository, held: bool
+        self, clients: "_Clients", locks: RepositoryLocks, repository: Repository
     ) -> Outcome:
-        """Collect one repository unless another pod is collecting it (``held`` False) or,
-        with a shared store, has just collected it."""
+        """Collect one repository unless, with a shared store, another pod collected it less
+        than an interval ago (looked at before the lock, so that the pod that collects it
+        finds it free, and again under the lock) or is collecting it now."""
         slug = repository.slug
-        if not held:
-            log.info("repository_skipped", extra={"repository": slug, "reason": "locked"})
-            return Outcome.SKIPPED_LOCKED
-        known = self.knowledge.get(slug)
-        if locks.shared:  # another pod may have collected it since this one read it
-            current, collected = await asyncio.to_thread(self.store.current, slug, known)
-            self.knowledge[slug] = known = current
-            if self._fresh_elsewhere(collected):
-                log.info("repository_skipped", extra={"repository": slug, "reason": "fresh"})
+        if locks.shared and await self._collected_elsewhere(slug):
+            return Outcome.SKIPPED_FRESH
+        async with locks.held(slug) as held:
+            if not held:
+                log.info("repository_skipped", extra={"repository": slug, "reason": "locked"})
+                return Outcome.SKIPPED_LOCKED
+            if locks.shared and await self._collected_elsewhere(slug):
                 return Outcome.SKIPPED_FRESH
-        github = await clients.for_repository(repository)
-        outcome, self.knowledge[slug] = await self.collector.collect(github, slug, known)
-        if locks.shared and outcome is not Outcome.FAILED:
-            marker = Collected(self.settings.instance_id, time.time())
-            await asyncio.to_thread(self.store.mark, slug, marker)
+            github = await clients.for_repository(repository)
+            known = self.knowledge.get(slug)
+            outcome, self.knowledge[slug] = await self.collector.collect(github, slug, known)
+            if locks.shared and outcome is not Outcome.FAILED:
+                marker = Collected(self.settings.instance_id, time.time())
+                await asyncio.to_thread(self.store.mark, slug, marker)
         return outcome
 
-    def _fresh_elsewhere(self, collected: Collected | None) -> bool:
-        return (
+    async def _collected_elsewhere(self, slug: str) -> bool:
+        """Whether another pod collected the repository less than an interval ago; its
+        knowledge is brought up to date with what other pods stored either way."""
+        known = self.knowledge.get(slug)
+        self.knowledge[slug], collected = await asyncio.to_thread(self.store.current, slug, known)
+        fresh = (
             collected is not None
             and collected.by != self.settings.instance_id
             and time.time() - collected.at < FRESH_SHARE * self.settings.interval
         )
+        if fresh:
+            log.info("repository_skipped", extra={"repository": slug, "reason": "fresh"})
+        return fresh
 
     async def refresh(self) -> None:
         """Rebuild the indicators from every repository of the store, reading again those

@@ -1,0 +1,205 @@
+"""repo-metrics as two pods sharing one knowledge store (S3, moto over HTTP) and one
+PostgreSQL: each repository is collected by one of them, with the requests and the documents
+one pod alone gives, and both serve the same indicators."""
+
+import asyncio
+import json
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import boto3
+import psycopg
+from aiohttp import web
+from aiohttp.test_utils import BaseTestServer, TestServer
+from prometheus_client import CollectorRegistry, generate_latest
+
+from tests.repo_metrics.conftest import KEBECHET, UPDATE, Collection, at
+from thoth_monitoring.core.database import psycopg_url
+from thoth_monitoring.demo.github_standin import GitHubStandIn
+from thoth_monitoring.repo_metrics.knowledge import Collected
+from thoth_monitoring.repo_metrics.locks import lock_key
+from thoth_monitoring.repo_metrics.service import RepoMetrics, RepoMetricsSettings
+
+REPOSITORIES = [f"thoth-station/repo-{i:02}" for i in range(12)]
+INSTALLATIONS = (  # the knowledge graph's table, empty: the repositories come from the config
+    "CREATE TABLE kebechet_github_installations (slug text, installation_id text, "
+    "is_active boolean)"
+)
+
+
+def test_the_lock_key_is_stable_distinct_and_a_signed_64_bit_integer() -> None:
+    # fixed forever: pods of different releases must agree on it
+    assert lock_key("thoth-station/adviser") == lock_key("Thoth-Station/Adviser")
+    assert lock_key("thoth-station/adviser") == 388821221957581125
+    keys = {lock_key(f"owner-{i % 100}/repo-{i}") for i in range(20_000)}
+    assert len(keys) == 20_000
+    assert all(-(2**63) <= key < 2**63 for key in keys)
+    assert min(keys) < 0 < max(keys)
+
+
+def populated() -> GitHubStandIn:
+    """The same repositories every call: pull requests (some reviewed, some merged) and an
+    issue with a comment each."""
+    github = GitHubStandIn(repos=set())
+    for n, repo in enumerate(REPOSITORIES):
+        github.add_repository(repo)
+        for pull in range(1, 4 + n % 3):
+            github.add_pull_request(repo, title=UPDATE, author=KEBECHET, author_type="Bot",
+                                    at=at(pull))  # fmt: skip
+            if pull % 2:
+                github.review(repo, pull, "bob", at(pull + 1))
+            if pull % 3 == 0:
+                github.merge(repo, pull, at(pull + 2))
+        number = github.add_issue(repo, "a question", "dave", at(0))
+        github.comment_on(repo, number, "erin", at(1))
+    return github
+
+
+def per_repository(counts: Counter[str]) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """A middleware counting the requests of each repository, a little slow so that
+    concurrent pods overlap."""
+
+    @web.middleware
+    async def count(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        parts = request.path.split("/")
+        if len(parts) > 3 and parts[1] == "repos":
+            counts[f"{parts[2]}/{parts[3]}"] += 1
+        await asyncio.sleep(0.005)
+        return await handler(request)
+
+    return count
+
+
+class Site:
+    """A stand-in with the repositories above, a bucket, a database: what pods share."""
+
+    def __init__(self, url: str, github: GitHubStandIn, s3: dict[str, str], database: str):
+        self.url, self.github, self.s3, self.database = url, github, s3, database
+
+    def pod(self, name: str, **fields: Any) -> RepoMetrics:
+        settings = RepoMetricsSettings.model_validate(
+            {"github_url": self.url, "github_token": self.github.token,
+             "repositories": REPOSITORIES, "s3": self.s3, "database_url": self.database,
+             "instance_id": name, "request_timeout": 5, "max_retries": 2} | fields
+        )  # fmt: skip
+        return RepoMetrics(settings, settings.knowledge_store())
+
+
+async def test_two_pods_collect_each_repository_once_and_serve_the_same_indicators(
+    s3_endpoint: str, make_database: Callable[..., str]
+) -> None:
+    database = make_database()
+    with psycopg.connect(psycopg_url(database), autocommit=True) as conn:
+        conn.execute(INSTALLATIONS)
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    bucket = f"thoth-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    alone_counts: Counter[str] = Counter()
+    pods_counts: Counter[str] = Counter()
+    alone_github, pods_github = populated(), populated()
+    alone_app, pods_app = alone_github.app(), pods_github.app()
+    alone_app.middlewares.append(per_repository(alone_counts))
+    pods_app.middlewares.append(per_repository(pods_counts))
+    async with TestServer(alone_app) as alone_server, TestServer(pods_app) as pods_server:
+
+        def site(server: BaseTestServer, github: GitHubStandIn, deployment: str) -> Site:
+            where = {"endpoint_url": s3_endpoint, "bucket": bucket, "deployment": deployment}
+            return Site(str(server.make_url("")), github, where, database)
+
+        alone = site(alone_server, alone_github, "alone").pod("alone")
+        assert await alone.run()
+        pods = site(pods_server, pods_github, "shared")
+        first, second = pods.pod("pod-a"), pods.pod("pod-b")
+        assert all(await asyncio.gather(first.run(), second.run()))
+        await asyncio.gather(first.refresh(), second.refresh())  # what serve does every 5 min
+
+        # each repository collected once: the requests of one pod alone, repository by
+        # repository, and the work really was shared
+        assert pods_counts == alone_counts
+        assert len(alone_counts) == len(REPOSITORIES)
+        outcomes = first.health.outcomes + second.health.outcomes
+        assert outcomes["changed"] == len(REPOSITORIES)
+        assert first.health.outcomes["changed"] > 0 and second.health.outcomes["changed"] > 0
+        assert outcomes["skipped_locked"] + outcomes["skipped_fresh"] == len(REPOSITORIES)
+        assert documents(s3, bucket, "shared") == documents(s3, bucket, "alone")
+        assert indicators(first) == indicators(second) == indicators(alone)
+
+        # the next collection: one 304 per repository in all, by whichever pod did it before
+        before = pods_counts.copy()
+        assert all(await asyncio.gather(first.run(), second.run()))
+        assert pods_counts - before == Counter(dict.fromkeys(REPOSITORIES, 1))
+        assert indicators(first) == indicators(second) == indicators(alone)
+
+
+async def test_a_repository_another_pod_is_collecting_is_skipped(
+    collection: Collection, make_database: Callable[..., str]
+) -> None:
+    database = make_database()
+    for repo in ("a/busy", "a/free"):
+        collection.github.add_repository(repo)
+    with psycopg.connect(psycopg_url(database), autocommit=True) as other_pod:
+        other_pod.execute(INSTALLATIONS)
+        other_pod.execute("SELECT pg_advisory_lock(%s)", (lock_key("a/busy"),))
+        metrics = await collection.run(repositories=["a/busy", "a/free"], database_url=database)
+    assert metrics.health.outcomes == Counter({"skipped_locked": 1, "changed": 1})
+    assert not any("/a/busy/" in request for request in collection.github.requests)
+    assert metrics.store.repositories() == ["a/free"]
+    assert metrics.health.last_success is not None  # skipping is not failing
+
+
+async def test_a_repository_another_pod_just_collected_is_left_to_it(
+    collection: Collection, make_database: Callable[..., str]
+) -> None:
+    database = make_database()
+    with psycopg.connect(psycopg_url(database), autocommit=True) as conn:
+        conn.execute(INSTALLATIONS)
+    collection.github.add_repository("a/b")
+    collection.github.add_pull_request("a/b", title=UPDATE, author=KEBECHET, author_type="Bot",
+                                       at=at(0))  # fmt: skip
+    shared = {"repositories": ["a/b"], "database_url": database}
+    await collection.run(**shared, instance_id="pod-a")
+    asked = collection.requests()
+    other = await collection.run(**shared, instance_id="pod-b")
+    assert other.health.outcomes == Counter({"skipped_fresh": 1})
+    assert collection.requests() == asked
+    assert len(other.knowledge["a/b"].pull_requests) == 1  # read from the store all the same
+    again = await collection.run(**shared, instance_id="pod-a")  # its own: collected
+    assert again.health.outcomes == Counter({"unchanged": 1})
+    later = RepoMetrics(other.settings, other.store)  # an interval later, pod-a is gone
+    later.store.mark("a/b", Collected("pod-a", time.time() - 3600))
+    assert await later.run()
+    assert later.health.outcomes == Counter({"unchanged": 1})
+
+
+def documents(s3: Any, bucket: str, deployment: str) -> dict[str, Any]:
+    """The stored documents but for the run-time fields (first_seen, who collected when)."""
+    prefix = f"data/{deployment}/"
+    found = {}
+    for item in s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]:
+        key = item["Key"]
+        if key.endswith("/collected.json"):
+            continue
+        document = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        document.get("state", {}).pop("first_seen", None)
+        found[key.removeprefix(prefix)] = document
+    assert len(found) == 3 * len(REPOSITORIES)
+    return found
+
+
+def indicators(metrics: RepoMetrics) -> str:
+    """The exposition of the indicators (not the pod's own collection numbers)."""
+
+    class Indicators:
+        def collect(self) -> list[Any]:
+            return metrics.families
+
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(Indicators())
+    exposition = generate_latest(registry).decode()
+    assert "thoth_kebechet_pull_requests{" in exposition
+    return exposition
