@@ -3,13 +3,16 @@ PostgreSQL: each repository is collected by one of them, with the requests and t
 one pod alone gives, and both serve the same indicators."""
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import boto3
 import psycopg
 from aiohttp import web
@@ -19,9 +22,17 @@ from prometheus_client import CollectorRegistry, generate_latest
 from tests.repo_metrics.conftest import KEBECHET, UPDATE, Collection, at
 from thoth_monitoring.core.database import psycopg_url
 from thoth_monitoring.demo.github_standin import GitHubStandIn
-from thoth_monitoring.repo_metrics.knowledge import Collected
+from thoth_monitoring.demo.processes import free_port
+from thoth_monitoring.repo_metrics.knowledge import (
+    DOCUMENTS,
+    Collected,
+    Issue,
+    Knowledge,
+    KnowledgeStore,
+    LocalBackend,
+)
 from thoth_monitoring.repo_metrics.locks import lock_key
-from thoth_monitoring.repo_metrics.service import RepoMetrics, RepoMetricsSettings
+from thoth_monitoring.repo_metrics.service import RepoMetrics, RepoMetricsSettings, serve
 
 REPOSITORIES = [f"thoth-station/repo-{i:02}" for i in range(12)]
 INSTALLATIONS = (  # the knowledge graph's table, empty: the repositories come from the config
@@ -203,3 +214,80 @@ def indicators(metrics: RepoMetrics) -> str:
     exposition = generate_latest(registry).decode()
     assert "thoth_kebechet_pull_requests{" in exposition
     return exposition
+
+
+class CountingBackend(LocalBackend):
+    """A folder that counts the documents read from it."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.reads: Counter[str] = Counter()
+
+    def read(self, key: str) -> bytes | None:
+        self.reads[key] += 1
+        return super().read(key)
+
+
+def test_a_refresh_reads_only_what_another_pod_changed(tmp_path: Path) -> None:
+    writer = KnowledgeStore(LocalBackend(tmp_path))
+    for n in range(5):
+        writer.save(Knowledge(f"a/r{n}"))
+    backend = CountingBackend(tmp_path)
+    reader = KnowledgeStore(backend)
+    known = reader.refresh({})
+    assert sorted(known) == [f"a/r{n}" for n in range(5)]
+    assert sum(backend.reads.values()) == 5 * 3
+    backend.reads.clear()
+    assert reader.refresh(known) == {}
+    assert sum(backend.reads.values()) == 0
+    changed = Knowledge("a/r3")
+    changed.issues[1] = Issue(1, "t", "dave", False, "open", "2026-11-02T00:00:00Z",
+                              "2026-11-02T00:00:00Z")  # fmt: skip
+    writer.save(changed)
+    again = reader.refresh(known)
+    assert list(again) == ["a/r3"] and 1 in again["a/r3"].issues
+    assert set(backend.reads) == {f"repo-metrics/a/r3/{name}.json" for name in DOCUMENTS}
+
+
+async def test_a_serving_pod_shows_what_another_pod_collected(
+    collection: Collection, make_database: Callable[..., str]
+) -> None:
+    database = make_database()
+    with psycopg.connect(psycopg_url(database), autocommit=True) as conn:
+        conn.execute(INSTALLATIONS)
+    collection.github.add_repository("a/b")
+    shared = {"repositories": ["a/b"], "database_url": database}
+    listen = f"127.0.0.1:{free_port()}"
+    settings = collection.settings(**shared, instance_id="pod-b", listen=listen,
+                                   refresh_interval="1s")  # fmt: skip
+    task = asyncio.create_task(serve(settings))
+    merged = 'thoth_kebechet_pull_requests{kind="dependencies",manager="update",state="merged"}'
+    try:
+        async with aiohttp.ClientSession() as session:
+            await scrape(session, listen, "\nthoth_repo_metrics_collection_timestamp_seconds ")
+            assert "thoth_kebechet_pull_requests{" not in await scrape(session, listen, "")
+            collection.github.add_pull_request("a/b", title=UPDATE, author=KEBECHET,
+                                               author_type="Bot", at=at(0))  # fmt: skip
+            collection.github.merge("a/b", 1, at(1))
+            # pod-b collected a/b (empty then) moments ago: with a 1 h interval pod-a would
+            # leave it to pod-b; an interval of 1 ms stands for "an interval later"
+            pod_a = await collection.run(**shared, instance_id="pod-a", interval=0.001)
+            assert pod_a.health.outcomes == Counter({"changed": 1})
+            assert f"{merged} 1.0" in await scrape(session, listen, merged)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def scrape(session: aiohttp.ClientSession, listen: str, wanted: str) -> str:
+    """/metrics once it holds ``wanted`` (waiting up to 10 s for it)."""
+    body = ""
+    for _ in range(100):
+        with contextlib.suppress(aiohttp.ClientError):
+            async with session.get(f"http://{listen}/metrics") as response:
+                body = await response.text()
+            if wanted in body:
+                return body
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"no {wanted} in /metrics after 10 s:\n{body}")
