@@ -232,10 +232,12 @@ class KnowledgeStore:
         since is read once more next time: harmless)."""
         for name in DOCUMENTS:
             self.versions.pop(_key(repository, name), None)
+        corrupt_before = len(self.corrupt)
         knowledge = self.load(repository)
+        set_aside = set(self.corrupt[corrupt_before:])
         for name in DOCUMENTS:
             key = _key(repository, name)
-            if key in listed and key not in self.corrupt:
+            if key in listed and key not in set_aside:
                 self.versions[key] = listed[key]
         return knowledge
 
