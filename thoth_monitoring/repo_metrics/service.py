@@ -210,7 +210,7 @@ class RepoMetrics:
         self.knowledge: dict[str, Knowledge] = {}
         self.installations: Counter[bool] | None = None
         self.families: list[Metric] = []
-        self.collecting = False
+        self._busy = asyncio.Lock()  # a collection, or a refresh of the indicators
         kebechet = frozenset(settings.kebechet_logins)
         self.kebechet = kebechet
         bots = Bots(kebechet | frozenset(settings.bot_logins))
@@ -225,15 +225,12 @@ class RepoMetrics:
             url.get_secret_value() if url is not None and locked else None,
             self.settings.database_timeout,
         )
-        self.collecting = True
-        try:
+        async with self._busy:
             async with aiohttp.ClientSession() as session, locks:
                 clients = _Clients(self.settings, session, self.health)
                 repositories, failed = await self._repositories(clients)
                 failed += await self._collect(clients, locks, repositories)
-        finally:
-            self.collecting = False
-        await self.refresh()
+            await self._rebuild()
         now = time.time()
         self.health.last_attempt, self.health.last_duration = now, time.monotonic() - started
         if not failed:
@@ -358,11 +355,15 @@ class RepoMetrics:
         return fresh
 
     async def refresh(self) -> None:
-        """Rebuild the indicators from every repository of the store, reading again those
-        other pods changed (and those gone or no longer listed too), so every pod serves the
-        same indicators. Skipped while a collection runs: it refreshes when it ends."""
-        if self.collecting:
-            return
+        """Rebuild the indicators, unless a collection runs (it does when it ends)."""
+        if not self._busy.locked():
+            async with self._busy:
+                await self._rebuild()
+
+    async def _rebuild(self) -> None:
+        """The indicators rebuilt from every repository of the store, those other pods
+        changed read again (gone ones and those no longer listed too), so that every pod
+        serves the same indicators."""
         try:
             changed = await asyncio.to_thread(self.store.refresh, dict(self.knowledge))
         except StoreUnavailable as error:
