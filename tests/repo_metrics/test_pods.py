@@ -5,6 +5,8 @@ one pod alone gives, and both serve the same indicators."""
 import asyncio
 import contextlib
 import json
+import os
+import sys
 import time
 import uuid
 from collections import Counter
@@ -15,6 +17,8 @@ from typing import Any
 import aiohttp
 import boto3
 import psycopg
+import pytest
+import yaml
 from aiohttp import web
 from aiohttp.test_utils import BaseTestServer, TestServer
 from prometheus_client import CollectorRegistry, generate_latest
@@ -69,8 +73,10 @@ def populated() -> GitHubStandIn:
     return github
 
 
-def per_repository(counts: Counter[str]) -> Callable[..., Awaitable[web.StreamResponse]]:
-    """A middleware counting the requests of each repository, a little slow so that
+def per_repository(
+    counts: Counter[str], delay: float = 0.005
+) -> Callable[..., Awaitable[web.StreamResponse]]:
+    """A middleware counting the requests of each repository, ``delay`` slow so that
     concurrent pods overlap."""
 
     @web.middleware
@@ -80,7 +86,7 @@ def per_repository(counts: Counter[str]) -> Callable[..., Awaitable[web.StreamRe
         parts = request.path.split("/")
         if len(parts) > 3 and parts[1] == "repos":
             counts[f"{parts[2]}/{parts[3]}"] += 1
-        await asyncio.sleep(0.005)
+        await asyncio.sleep(delay)
         return await handler(request)
 
     return count
@@ -291,3 +297,54 @@ async def scrape(session: aiohttp.ClientSession, listen: str, wanted: str) -> st
                 return body
         await asyncio.sleep(0.1)
     raise AssertionError(f"no {wanted} in /metrics after 10 s:\n{body}")
+
+
+@pytest.mark.e2e
+async def test_two_once_processes_collect_each_repository_once(
+    tmp_path: Path, s3_endpoint: str, make_database: Callable[..., str]
+) -> None:
+    """The same with two ``repo-metrics --once`` processes started together, each its own
+    event loop and connections, against a stand-in slow enough that they overlap."""
+    database = make_database()
+    with psycopg.connect(psycopg_url(database), autocommit=True) as conn:
+        conn.execute(INSTALLATIONS)
+    bucket = f"thoth-{uuid.uuid4().hex[:8]}"
+    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(
+        Bucket=bucket
+    )
+    counts: dict[str, Counter[str]] = {"alone": Counter(), "shared": Counter()}
+    stand_ins = {name: populated() for name in counts}
+    apps = {name: stand_ins[name].app() for name in counts}
+    for name, app in apps.items():
+        app.middlewares.append(per_repository(counts[name], delay=0.03))  # > process start-up
+    async with TestServer(apps["alone"]) as alone, TestServer(apps["shared"]) as shared:
+
+        async def once(server: BaseTestServer, deployment: str, pod: str) -> int:
+            config = tmp_path / f"{pod}.yaml"
+            config.write_text(yaml.safe_dump({
+                "github_url": str(server.make_url("")), "database_url": database,
+                "repositories": REPOSITORIES, "instance_id": pod, "concurrency": 2,
+                "s3": {"endpoint_url": s3_endpoint, "bucket": bucket, "deployment": deployment},
+            }))  # fmt: skip
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "thoth_monitoring", "repo-metrics", "--once",
+                "--config", str(config), cwd=tmp_path,
+                env=os.environ | {"GITHUB_TOKEN": stand_ins[deployment].token},
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+            )  # fmt: skip
+            return await asyncio.wait_for(process.wait(), 60)
+
+        assert await once(alone, "alone", "alone") == 0
+        runs = await asyncio.gather(
+            once(shared, "shared", "pod-a"), once(shared, "shared", "pod-b")
+        )
+        assert list(runs) == [0, 0]
+    assert counts["shared"] == counts["alone"]
+    s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    assert documents(s3, bucket, "shared") == documents(s3, bucket, "alone")
+    collectors = {
+        json.loads(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())["collected"]["by"]
+        for item in s3.list_objects_v2(Bucket=bucket, Prefix="data/shared/")["Contents"]
+        if item["Key"].endswith("/collected.json")
+    }
+    assert collectors == {"pod-a", "pod-b"}  # the work was shared
