@@ -38,7 +38,7 @@ from thoth_monitoring.repo_metrics.knowledge import (
 from thoth_monitoring.repo_metrics.locks import lock_key
 from thoth_monitoring.repo_metrics.service import RepoMetrics, RepoMetricsSettings, serve
 
-REPOSITORIES = [f"thoth-station/repo-{i:02}" for i in range(12)]
+REPOSITORIES = [f"thoth-station/repo-{i:02}" for i in range(12)]  # 60 with --run-slow
 INSTALLATIONS = (  # the knowledge graph's table, empty: the repositories come from the config
     "CREATE TABLE kebechet_github_installations (slug text, installation_id text, "
     "is_active boolean)"
@@ -55,11 +55,11 @@ def test_the_lock_key_is_stable_distinct_and_a_signed_64_bit_integer() -> None:
     assert min(keys) < 0 < max(keys)
 
 
-def populated() -> GitHubStandIn:
+def populated(repositories: list[str] = REPOSITORIES) -> GitHubStandIn:
     """The same repositories every call: pull requests (some reviewed, some merged) and an
     issue with a comment each."""
     github = GitHubStandIn(repos=set())
-    for n, repo in enumerate(REPOSITORIES):
+    for n, repo in enumerate(repositories):
         github.add_repository(repo)
         for pull in range(1, 4 + n % 3):
             github.add_pull_request(repo, title=UPDATE, author=KEBECHET, author_type="Bot",
@@ -95,21 +95,28 @@ def per_repository(
 class Site:
     """A stand-in with the repositories above, a bucket, a database: what pods share."""
 
-    def __init__(self, url: str, github: GitHubStandIn, s3: dict[str, str], database: str):
+    def __init__(
+        self, url: str, github: GitHubStandIn, s3: dict[str, str], database: str,
+        repositories: list[str],
+    ) -> None:  # fmt: skip
         self.url, self.github, self.s3, self.database = url, github, s3, database
+        self.repositories = repositories
 
     def pod(self, name: str, **fields: Any) -> RepoMetrics:
         settings = RepoMetricsSettings.model_validate(
             {"github_url": self.url, "github_token": self.github.token,
-             "repositories": REPOSITORIES, "s3": self.s3, "database_url": self.database,
+             "repositories": self.repositories, "s3": self.s3, "database_url": self.database,
              "instance_id": name, "request_timeout": 5, "max_retries": 2} | fields
         )  # fmt: skip
         return RepoMetrics(settings, settings.knowledge_store())
 
 
-async def test_two_pods_collect_each_repository_once_and_serve_the_same_indicators(
-    s3_endpoint: str, make_database: Callable[..., str]
+async def test_pods_collect_each_repository_once_and_serve_the_same_indicators(
+    s3_endpoint: str, make_database: Callable[..., str], run_slow: bool
 ) -> None:
+    """Two pods and 12 repositories (three and 60 with --run-slow) against one pod alone."""
+    count, size = (3, 60) if run_slow else (2, len(REPOSITORIES))
+    repositories = [f"thoth-station/repo-{i:02}" for i in range(size)]
     database = make_database()
     with psycopg.connect(psycopg_url(database), autocommit=True) as conn:
         conn.execute(INSTALLATIONS)
@@ -118,7 +125,7 @@ async def test_two_pods_collect_each_repository_once_and_serve_the_same_indicato
     s3.create_bucket(Bucket=bucket)
     alone_counts: Counter[str] = Counter()
     pods_counts: Counter[str] = Counter()
-    alone_github, pods_github = populated(), populated()
+    alone_github, pods_github = populated(repositories), populated(repositories)
     alone_app, pods_app = alone_github.app(), pods_github.app()
     alone_app.middlewares.append(per_repository(alone_counts))
     pods_app.middlewares.append(per_repository(pods_counts))
@@ -126,31 +133,34 @@ async def test_two_pods_collect_each_repository_once_and_serve_the_same_indicato
 
         def site(server: BaseTestServer, github: GitHubStandIn, deployment: str) -> Site:
             where = {"endpoint_url": s3_endpoint, "bucket": bucket, "deployment": deployment}
-            return Site(str(server.make_url("")), github, where, database)
+            return Site(str(server.make_url("")), github, where, database, repositories)
 
         alone = site(alone_server, alone_github, "alone").pod("alone")
         assert await alone.run()
-        pods = site(pods_server, pods_github, "shared")
-        first, second = pods.pod("pod-a"), pods.pod("pod-b")
-        assert all(await asyncio.gather(first.run(), second.run()))
-        await asyncio.gather(first.refresh(), second.refresh())  # what serve does every 5 min
+        shared = site(pods_server, pods_github, "shared")
+        pods = [shared.pod(f"pod-{n}") for n in range(count)]
+        assert all(await asyncio.gather(*(pod.run() for pod in pods)))
+        await asyncio.gather(*(pod.refresh() for pod in pods))  # what serve does every 5 min
 
         # each repository collected once: the requests of one pod alone, repository by
         # repository, and the work really was shared
         assert pods_counts == alone_counts
-        assert len(alone_counts) == len(REPOSITORIES)
-        outcomes = first.health.outcomes + second.health.outcomes
-        assert outcomes["changed"] == len(REPOSITORIES)
-        assert first.health.outcomes["changed"] > 0 and second.health.outcomes["changed"] > 0
-        assert outcomes["skipped_locked"] + outcomes["skipped_fresh"] == len(REPOSITORIES)
-        assert documents(s3, bucket, "shared") == documents(s3, bucket, "alone")
-        assert indicators(first) == indicators(second) == indicators(alone)
+        assert len(alone_counts) == len(repositories)
+        outcomes = sum((pod.health.outcomes for pod in pods), Counter[str]())
+        assert outcomes["changed"] == len(repositories)
+        assert sum(pod.health.outcomes["changed"] > 0 for pod in pods) >= 2
+        skipped = outcomes["skipped_locked"] + outcomes["skipped_fresh"]
+        assert skipped == (count - 1) * len(repositories)
+        stored = documents(s3, bucket, "shared")
+        assert len(stored) == 3 * len(repositories)
+        assert stored == documents(s3, bucket, "alone")
+        assert {indicators(pod) for pod in pods} == {indicators(alone)}
 
         # the next collection: one 304 per repository in all, by whichever pod did it before
         before = pods_counts.copy()
-        assert all(await asyncio.gather(first.run(), second.run()))
-        assert pods_counts - before == Counter(dict.fromkeys(REPOSITORIES, 1))
-        assert indicators(first) == indicators(second) == indicators(alone)
+        assert all(await asyncio.gather(*(pod.run() for pod in pods)))
+        assert pods_counts - before == Counter(dict.fromkeys(repositories, 1))
+        assert {indicators(pod) for pod in pods} == {indicators(alone)}
 
 
 async def test_a_repository_another_pod_is_collecting_is_skipped(
@@ -204,7 +214,6 @@ def documents(s3: Any, bucket: str, deployment: str) -> dict[str, Any]:
         document = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
         document.get("state", {}).pop("first_seen", None)
         found[key.removeprefix(prefix)] = document
-    assert len(found) == 3 * len(REPOSITORIES)
     return found
 
 
@@ -341,7 +350,9 @@ async def test_two_once_processes_collect_each_repository_once(
         assert list(runs) == [0, 0]
     assert counts["shared"] == counts["alone"]
     s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
-    assert documents(s3, bucket, "shared") == documents(s3, bucket, "alone")
+    stored = documents(s3, bucket, "shared")
+    assert len(stored) == 3 * len(REPOSITORIES)
+    assert stored == documents(s3, bucket, "alone")
     collectors = {
         json.loads(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())["collected"]["by"]
         for item in s3.list_objects_v2(Bucket=bucket, Prefix="data/shared/")["Contents"]
