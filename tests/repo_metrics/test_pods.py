@@ -35,7 +35,7 @@ from thoth_monitoring.repo_metrics.knowledge import (
     KnowledgeStore,
     LocalBackend,
 )
-from thoth_monitoring.repo_metrics.locks import lock_key
+from thoth_monitoring.repo_metrics.locks import LocksUnavailable, RepositoryLocks, lock_key
 from thoth_monitoring.repo_metrics.service import RepoMetrics, RepoMetricsSettings, serve
 
 REPOSITORIES = [f"thoth-station/repo-{i:02}" for i in range(12)]  # 60 with --run-slow
@@ -53,6 +53,34 @@ def test_the_lock_key_is_stable_distinct_and_a_signed_64_bit_integer() -> None:
     assert len(keys) == 20_000
     assert all(-(2**63) <= key < 2**63 for key in keys)
     assert min(keys) < 0 < max(keys)
+
+
+async def test_a_lock_is_held_for_the_collection_and_released_after(
+    make_database: Callable[..., str],
+) -> None:
+    database = make_database()
+    key = lock_key("a/b")
+    with psycopg.connect(psycopg_url(database), autocommit=True) as other_pod:
+
+        def other_pod_gets_it() -> bool:
+            taken = other_pod.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+            if taken and taken[0]:
+                other_pod.execute("SELECT pg_advisory_unlock(%s)", (key,))
+            return bool(taken and taken[0])
+
+        async with RepositoryLocks(database, 5) as locks:
+            async with locks.held("a/b") as held:
+                assert held and not other_pod_gets_it()
+                async with locks.held("A/B") as again:  # the same session may take it again
+                    assert again
+            assert other_pod_gets_it()
+            other_pod.execute("SELECT pg_advisory_lock(%s)", (key,))
+            async with locks.held("a/b") as held:
+                assert not held
+    async with RepositoryLocks("postgresql://nobody@127.0.0.1:1/thoth", 2) as down:
+        with pytest.raises(LocksUnavailable, match="repository locks: "):
+            async with down.held("a/b"):
+                raise AssertionError("held without a database")
 
 
 def populated(repositories: list[str] = REPOSITORIES) -> GitHubStandIn:

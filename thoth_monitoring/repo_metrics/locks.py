@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 # Advisory lock keys share one 64-bit space per database with every other user of it: the
 # namespace keeps ours apart from theirs.
 NAMESPACE = b"thoth-monitoring/repo-metrics/collect\0"
+# A pod whose node vanished cannot close its connection: the server probes it (TCP keepalive)
+# and ends the session, releasing its locks, within about a minute instead of hours.
+KEEPALIVE = {"tcp_keepalives_idle": "30", "tcp_keepalives_interval": "10",
+             "tcp_keepalives_count": "3"}  # fmt: skip
 
 
 def lock_key(repository: str) -> int:
@@ -58,7 +62,7 @@ class RepositoryLocks:
     async def __aenter__(self) -> "RepositoryLocks":
         if self.database_url is not None:
             limits = Limits(statement_timeout=self.timeout, lock_timeout=self.timeout)
-            connection = read_only(self.database_url, limits, "thoth-repo-metrics-locks")
+            connection = read_only(self.database_url, limits, "thoth-repo-metrics-locks", KEEPALIVE)
             try:
                 self._conn = await asyncio.wait_for(
                     self._stack.enter_async_context(connection), self.timeout + 5
