@@ -164,7 +164,8 @@ def test_kebechet_weekly_figures_on_a_week_of_gauges(tmp_path: Path) -> None:
     """promtool's PromQL engine evaluates the Kebechet panels over gauges that change once in
     the week before t=8d: update goes from 5 open, 10 merged, 2 rejected to 6, 14, 3 (6 opened,
     4 merged, 1 rejected), version from 1 open, 3 merged to 2 open (1 opened, nothing closed).
-    Update's 4 merges took under a day (2) and under two days (2); 30 of 40 requests were 304."""
+    Update's 4 merges took under a day (2) and under two days (2); 30 of 40 requests were 304.
+    Two pods serve the same indicators: the figures are one store's, not twice as many."""
     before_after = {
         ("update", "open"): (5, 6), ("update", "merged"): (10, 14),
         ("update", "closed"): (2, 3), ("version", "open"): (1, 2),
@@ -182,6 +183,11 @@ def test_kebechet_weekly_figures_on_a_week_of_gauges(tmp_path: Path) -> None:
         before, after = under_two_days.get(le, (10, 14))
         series.append((bucket.format(f"{le:.1f}"), f"{before}x24 {after}x168"))
     series.append((bucket.format("+Inf"), "10x24 14x168"))
+    series = [
+        (name.replace("{", f'{{instance="{pod}:9707", pod="{pod}", ', 1), values)
+        for pod in ("rm-a", "rm-b")
+        for name, values in series
+    ]
     series += [
         ('thoth_repo_metrics_github_requests_total{operation="o", status="304"}', "0+30x192"),
         ('thoth_repo_metrics_github_requests_total{operation="o", status="200"}', "0+10x192"),

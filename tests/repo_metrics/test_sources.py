@@ -30,12 +30,27 @@ async def test_active_installations_of_the_knowledge_graph_are_collected(
     assert metrics.knowledge[active[0]].state.gone == 404
 
 
-async def test_an_unreachable_knowledge_graph_fails_the_run_but_config_repositories_are_collected(
+async def test_an_unreachable_knowledge_graph_fails_the_run_and_collects_nothing_unlocked(
     collection: Collection,
 ) -> None:
+    """The database holds the repository locks too: without it another pod could be
+    collecting the same repository, so nothing is collected."""
     collection.github.add_repository("a/b")
     url = "postgresql://nobody@127.0.0.1:1/thoth"  # nothing listens on port 1
     metrics = await collection.run(repositories=["a/b"], database_url=url, database_timeout=2)
+    assert metrics.health.outcomes == Counter({"failed": 1})
+    assert collection.requests() == 0
+    assert metrics.health.last_success is None
+
+
+async def test_one_pod_without_locks_collects_config_repositories_while_the_graph_is_down(
+    collection: Collection,
+) -> None:
+    collection.github.add_repository("a/b")
+    url = "postgresql://nobody@127.0.0.1:1/thoth"
+    metrics = await collection.run(
+        repositories=["a/b"], database_url=url, database_timeout=2, repository_locks=False
+    )
     assert metrics.health.outcomes == Counter({"changed": 1})
     assert metrics.health.last_success is None  # the installations were not read
 

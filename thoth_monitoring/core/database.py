@@ -184,15 +184,20 @@ class Limits:
 
 @asynccontextmanager
 async def read_only(
-    url: str, limits: Limits, application_name: str = "thoth-graph-exporter"
+    url: str,
+    limits: Limits,
+    application_name: str = "thoth-graph-exporter",
+    server_settings: dict[str, str] | None = None,
 ) -> AsyncIterator[psycopg.AsyncConnection[object]]:
     """An autocommit connection whose every statement is its own read-only transaction, so a
     failed statement (a corrupted index, a timeout) never poisons the next one; a task's
-    deadline throws it away at once."""
+    deadline throws it away at once. ``server_settings`` are more session settings."""
     options = (
         f"-c statement_timeout={int(limits.statement_timeout * 1000)} "
         f"-c lock_timeout={int(limits.lock_timeout * 1000)} {READ_ONLY}"
     )
+    for name, value in (server_settings or {}).items():
+        options += f" -c {name}={value}"
     conn = await DeadlineConnection.connect(
         psycopg_url(url),
         autocommit=True,

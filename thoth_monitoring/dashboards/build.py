@@ -647,13 +647,18 @@ def stack_health() -> dashboard.Dashboard:
 def kebechet() -> dashboard.Dashboard:
     """repo-metrics' gauges count everything stored, so a week's figure is the growth over the
     preceding 7 days: the value now minus the week's lowest (the totals only grow; a fresh
-    Prometheus shows the growth since its first sample instead of nothing)."""
+    Prometheus shows the growth since its first sample instead of nothing). Every pod of a
+    deployment serves the whole store's indicators: they are taken once per job (``one_pod``)
+    before summing, while the collector's own counters add up across pods."""
     manager = 'manager=~"$manager"'
     by_manager = "{{manager}}"
 
+    def one_pod(expression: str) -> str:
+        return f"max without (instance, pod) ({expression})"
+
     def pulls(state: str = "", by: str = "manager") -> str:
         matchers = f'{manager}, state="{state}"' if state else manager
-        return f"sum{_by(by)} (thoth_kebechet_pull_requests{{{matchers}}})"
+        return f"sum{_by(by)} ({one_pod(f'thoth_kebechet_pull_requests{{{matchers}}}')})"
 
     def weekly(state: str = "", by: str = "manager") -> str:
         # the subquery at the evaluation interval: a fresh Prometheus shows growth since its
@@ -666,7 +671,7 @@ def kebechet() -> dashboard.Dashboard:
     def quantile(q: float, metric: str, by: str = "manager") -> str:
         selector = f"{{{manager}}}" if by else ""
         return (f"histogram_quantile({q}, sum{_by(f'le, {by}' if by else 'le')} "
-                f"(increase({metric}_bucket{selector}[7d])))")  # fmt: skip
+                f"({one_pod(f'increase({metric}_bucket{selector}[7d])')}))")  # fmt: skip
 
     merge = "thoth_kebechet_pull_request_merge_duration_seconds"
     review = "thoth_kebechet_pull_request_first_review_duration_seconds"
@@ -705,7 +710,8 @@ def kebechet() -> dashboard.Dashboard:
                            steps=((None, "green"), (7 * 86400, "red"))),
                 stat_panel("Active installations", "short", "Repositories with an active "
                            "Kebechet installation in the knowledge graph.",
-                           Query('sum(thoth_kebechet_installations{active="true"})')),
+                           Query("sum(" + one_pod('thoth_kebechet_installations{active="true"}')
+                                 + ")")),
             ]),
             Section("Delivery per manager", [
                 timeseries_panel("Opened per week", "short", "Pull requests opened over the "
@@ -727,8 +733,9 @@ def kebechet() -> dashboard.Dashboard:
                 bargauge_panel("Top repositories by open pull requests", "short", "The ten "
                                "repositories with most open Kebechet pull requests (other: the "
                                "repositories beyond repo-metrics' top_repositories, summed).",
-                               Query("topk(10, sum by (repository) "
-                                     '(thoth_kebechet_repository_pull_requests{state="open"}))',
+                               Query("topk(10, sum by (repository) ("
+                                     + one_pod('thoth_kebechet_repository_pull_requests'
+                                               '{state="open"}') + "))",
                                      "{{repository}}")),
             ]),
             Section("Review and merge times", [
@@ -753,13 +760,16 @@ def kebechet() -> dashboard.Dashboard:
                                  Query(quantile(0.9, response, by=""), "p90")),
                 timeseries_panel("Issues", "short", "Issues (not pull requests) of the "
                                  "collected repositories, by state.",
-                                 Query("sum by (state) (thoth_github_issues)", "{{state}}")),
+                                 Query(f"sum by (state) ({one_pod('thoth_github_issues')})",
+                                       "{{state}}")),
                 stat_panel("Repositories", "short", "Repositories repo-metrics collects, and "
                            "those GitHub answers 404 or 451 for (gone: kept, no longer updated).",
-                           Query("sum by (state) (thoth_repo_metrics_repositories)", "{{state}}")),
+                           Query(f"sum by (state) ({one_pod('thoth_repo_metrics_repositories')})",
+                                 "{{state}}")),
                 stat_panel("Installations", "short", "Repositories with a Kebechet "
                            "installation in the knowledge graph, active or not.",
-                           Query("sum by (active) (thoth_kebechet_installations)",
+                           Query("sum by (active) ("
+                                 + one_pod("thoth_kebechet_installations") + ")",
                                  "active={{active}}")),
             ]),
             Section("Collector", [

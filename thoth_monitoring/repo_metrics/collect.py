@@ -40,6 +40,8 @@ class Outcome(enum.Enum):
     CHANGED = "changed"
     GONE = "gone"
     FAILED = "failed"
+    SKIPPED_LOCKED = "skipped_locked"  # another pod was collecting it
+    SKIPPED_FRESH = "skipped_fresh"  # another pod collected it less than an interval ago
 
 
 @dataclass(frozen=True)

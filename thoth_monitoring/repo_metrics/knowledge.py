@@ -7,6 +7,10 @@ Every document is replaced whole and atomically (a local file by rename, an S3 o
 PUT), the records before the state that points past them, so a run killed at any moment leaves
 a store the next run resumes from. A document that cannot be read back is reported with its key,
 kept beside the store as ``<key>.corrupt``, and its repository collected again from GitHub.
+
+When pods share the store, ``collected.json`` says which pod collected a repository last and
+when, and each document's version (a file's inode, time and size; an object's ETag) tells a pod
+which documents another pod changed since it read or wrote them, so it reads only those.
 """
 
 import contextlib
@@ -14,7 +18,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -30,6 +34,8 @@ log = logging.getLogger(__name__)
 
 FORMAT = 1
 FOLDER = "repo-metrics"
+DOCUMENTS = ("pull_requests", "issues", "state")
+MARKER = "collected"
 R = TypeVar("R", "PullRequest", "Issue")
 
 
@@ -109,6 +115,14 @@ class Knowledge:
     state: State = field(default_factory=State)
 
 
+@dataclass(frozen=True)
+class Collected:
+    """Which pod collected a repository last, and when (seconds since the epoch)."""
+
+    by: str
+    at: float
+
+
 class StoreUnavailable(Exception):
     """The store could not be read or written (a full disk, S3 down); nothing was lost, the
     repository is collected again next time."""
@@ -117,11 +131,13 @@ class StoreUnavailable(Exception):
 class Backend(Protocol):
     def read(self, key: str) -> bytes | None: ...
 
-    def write(self, key: str, data: bytes) -> None: ...
+    def write(self, key: str, data: bytes) -> str | None: ...  # the version written
 
     def set_aside(self, key: str) -> str: ...
 
     def repositories(self) -> list[str]: ...
+
+    def versions(self, prefix: str) -> dict[str, str]: ...  # key: version, under prefix
 
     def describe(self) -> str: ...
 
@@ -132,6 +148,43 @@ class KnowledgeStore:
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
         self.corrupt: list[str] = []  # keys found unreadable by this process
+        self.versions: dict[str, str] = {}  # key: the version this process last read or wrote
+        self._collected: dict[str, Collected] = {}
+
+    def current(
+        self, repository: str, known: Knowledge | None
+    ) -> tuple[Knowledge, Collected | None]:
+        """``known``, or the repository's documents read again when another pod changed them
+        since this process read or wrote them; and who collected it last. One listing, and
+        reads only of what changed."""
+        listed = self._listed(f"{FOLDER}/{repository}/")
+        if known is None or self._changed(repository, listed):
+            known = self._reload(repository, listed)
+        marker = _key(repository, MARKER)
+        if listed.get(marker) != self.versions.get(marker):
+            self.versions.pop(marker, None)
+            document = self._document(repository, MARKER)
+            if document is None:
+                self._collected.pop(repository, None)
+            else:
+                self._collected[repository] = _record(Collected, document.get(MARKER))
+                self.versions[marker] = listed[marker]
+        return known, self._collected.get(repository)
+
+    def refresh(self, known: Mapping[str, Knowledge]) -> dict[str, Knowledge]:
+        """Every repository of the store that ``known`` lacks or another pod changed, read
+        again: one listing of the store, and reads only of what changed."""
+        listed = self._listed(f"{FOLDER}/")
+        return {
+            repository: self._reload(repository, listed)
+            for repository in _repositories(listed)
+            if repository not in known or self._changed(repository, listed)
+        }
+
+    def mark(self, repository: str, collected: Collected) -> None:
+        """Record that ``collected.by`` has just collected the repository."""
+        self._put(repository, MARKER, {MARKER: asdict(collected)})
+        self._collected[repository] = collected
 
     def load(self, repository: str) -> Knowledge:
         knowledge = Knowledge(repository)
@@ -166,12 +219,38 @@ class KnowledgeStore:
         with _unavailable(FOLDER):
             return self.backend.repositories()
 
+    def _listed(self, prefix: str) -> dict[str, str]:
+        with _unavailable(prefix):
+            return self.backend.versions(prefix)
+
+    def _changed(self, repository: str, listed: Mapping[str, str]) -> bool:
+        keys = (_key(repository, name) for name in DOCUMENTS)
+        return any(listed.get(key) != self.versions.get(key) for key in keys)
+
+    def _reload(self, repository: str, listed: Mapping[str, str]) -> Knowledge:
+        """The repository's documents read, remembered as of the listing (a document replaced
+        since is read once more next time: harmless)."""
+        for name in DOCUMENTS:
+            self.versions.pop(_key(repository, name), None)
+        corrupt_before = len(self.corrupt)
+        knowledge = self.load(repository)
+        set_aside = set(self.corrupt[corrupt_before:])
+        for name in DOCUMENTS:
+            key = _key(repository, name)
+            if key in listed and key not in set_aside:
+                self.versions[key] = listed[key]
+        return knowledge
+
     def _put(self, repository: str, name: str, content: dict[str, Any]) -> None:
         document = {"format": FORMAT, "repository": repository} | content
         data = json.dumps(document, indent=1, sort_keys=True).encode()
         key = _key(repository, name)
         with _unavailable(key):
-            self.backend.write(key, data)
+            version = self.backend.write(key, data)
+        if version is None:
+            self.versions.pop(key, None)
+        else:
+            self.versions[key] = version
 
     def _document(self, repository: str, name: str) -> dict[str, Any] | None:
         key = _key(repository, name)
@@ -190,6 +269,8 @@ class KnowledgeStore:
             _records(PullRequest, document.get("pull_requests"))
             _records(Issue, document.get("issues"))
             _record(State, document.get("state") or {})
+            if name == MARKER:
+                _record(Collected, document.get(MARKER))
         except (ValueError, TypeError, KeyError) as error:
             with _unavailable(key):
                 kept = self.backend.set_aside(key)
@@ -212,6 +293,16 @@ def _unavailable(key: str) -> Iterator[None]:
 
 def _key(repository: str, name: str) -> str:
     return f"{FOLDER}/{repository}/{name}.json"
+
+
+def _repositories(keys: Iterable[str]) -> list[str]:
+    """The repositories of a listing of store keys: those with a state document."""
+    names = []
+    for key in keys:
+        parts = key.split("/")
+        if len(parts) == 4 and parts[0] == FOLDER and parts[3] == "state.json":
+            names.append(f"{parts[1]}/{parts[2]}")
+    return sorted(names)
 
 
 def _records(kind: type[R], data: Any) -> dict[int, R]:
@@ -248,7 +339,7 @@ class LocalBackend:
         except FileNotFoundError:
             return None
 
-    def write(self, key: str, data: bytes) -> None:
+    def write(self, key: str, data: bytes) -> str:
         path = self.root / key
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
@@ -257,10 +348,12 @@ class LocalBackend:
                 file.write(data)
                 file.flush()
                 os.fsync(file.fileno())
+                written = os.fstat(file.fileno())  # the rename keeps inode, time and size
             os.replace(temporary, path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+        return _file_version(written)
 
     def set_aside(self, key: str) -> str:
         kept = f"{key}.corrupt"
@@ -274,8 +367,19 @@ class LocalBackend:
             for path in folder.glob("*/*/state.json")
         )
 
+    def versions(self, prefix: str) -> dict[str, str]:
+        found = {}
+        for path in (self.root / prefix).rglob("*.json"):
+            with contextlib.suppress(FileNotFoundError):  # replaced while listed
+                found[path.relative_to(self.root).as_posix()] = _file_version(path.stat())
+        return found
+
     def describe(self) -> str:
         return str(self.root.resolve())
+
+
+def _file_version(status: os.stat_result) -> str:
+    return f"{status.st_ino}-{status.st_mtime_ns}-{status.st_size}"
 
 
 class S3Backend:
@@ -295,13 +399,14 @@ class S3Backend:
         body: bytes = answer["Body"].read()
         return body
 
-    def write(self, key: str, data: bytes) -> None:
-        self.client.put_object(
+    def write(self, key: str, data: bytes) -> str:
+        answer = self.client.put_object(
             Bucket=self.settings.bucket,
             Key=self.prefix + key,
             Body=data,
             ContentType="application/json",
         )
+        return answer["ETag"]
 
     def set_aside(self, key: str) -> str:
         kept = f"{key}.corrupt"
@@ -312,16 +417,17 @@ class S3Backend:
         return kept
 
     def repositories(self) -> list[str]:
+        return _repositories(self.versions(f"{FOLDER}/"))
+
+    def versions(self, prefix: str) -> dict[str, str]:
+        """Every object under ``prefix`` with its ETag: one request per 1000 objects."""
         from thoth_monitoring.core.s3 import list_pages
 
-        folder = f"{self.prefix}{FOLDER}/"
-        names = []
-        for page in list_pages(self.client, self.settings.bucket, folder):
+        found = {}
+        for page in list_pages(self.client, self.settings.bucket, self.prefix + prefix):
             for item in page:
-                parts = item["Key"][len(folder) :].split("/")
-                if len(parts) == 3 and parts[2] == "state.json":
-                    names.append(f"{parts[0]}/{parts[1]}")
-        return sorted(names)
+                found[item["Key"][len(self.prefix) :]] = str(item["ETag"])
+        return found
 
     def describe(self) -> str:
         return f"s3://{self.settings.bucket}/{self.prefix}{FOLDER}/"

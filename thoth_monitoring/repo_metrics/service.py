@@ -5,6 +5,7 @@ import asyncio
 import logging
 import os
 import random
+import socket
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -38,12 +39,14 @@ from thoth_monitoring.core.settings import CommandSettings
 from thoth_monitoring.repo_metrics.collect import Bots, Collector, Outcome
 from thoth_monitoring.repo_metrics.command import DEFAULT_LISTEN
 from thoth_monitoring.repo_metrics.knowledge import (
+    Collected,
     Knowledge,
     KnowledgeStore,
     LocalBackend,
     S3Backend,
     StoreUnavailable,
 )
+from thoth_monitoring.repo_metrics.locks import LocksUnavailable, RepositoryLocks
 from thoth_monitoring.repo_metrics.metrics import indicator_families
 from thoth_monitoring.repo_metrics.repositories import (
     Repository,
@@ -56,6 +59,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_STORE = Path("repo-metrics-store")
 COMMAND = "repo-metrics"
+# With pods sharing the store, a repository another pod collected less than this share of the
+# interval ago is left to it: the pods' schedules drift apart by up to the jitter (± 10 %).
+FRESH_SHARE = 0.9
 
 
 class RepoMetricsSettings(CommandSettings):
@@ -81,6 +87,13 @@ class RepoMetricsSettings(CommandSettings):
     max_retries: int = Field(4, ge=0, le=10)
     max_rate_limit_wait: Duration = 3600.0
     database_timeout: Duration = 30.0
+    # with database_url: an advisory lock there per repository, so that pods can share the
+    # store; false: one pod only, which collects even while the database is unreachable
+    repository_locks: bool = True
+    # who this pod is in the store's collected.json: on Kubernetes the host name is the pod's
+    instance_id: str = Field(default_factory=socket.gethostname, min_length=1)
+    # how often a pod reads what other pods collected between its own collections
+    refresh_interval: Duration = 300.0
 
     @field_validator("repositories")
     @classmethod
@@ -152,7 +165,8 @@ class Health:
         prefix = "thoth_repo_metrics"
         outcomes = CounterMetricFamily(
             f"{prefix}_repository_collections",
-            "Repository collections by outcome (unchanged: one 304 answer).",
+            "Repository collections by outcome (unchanged: one 304 answer; skipped_locked, "
+            "skipped_fresh: another pod is collecting it or just did).",
             labels=["outcome"],
         )
         for outcome in Outcome:
@@ -196,6 +210,7 @@ class RepoMetrics:
         self.knowledge: dict[str, Knowledge] = {}
         self.installations: Counter[bool] | None = None
         self.families: list[Metric] = []
+        self._busy = asyncio.Lock()  # a collection, or a refresh of the indicators
         kebechet = frozenset(settings.kebechet_logins)
         self.kebechet = kebechet
         bots = Bots(kebechet | frozenset(settings.bot_logins))
@@ -204,11 +219,18 @@ class RepoMetrics:
     async def run(self) -> bool:
         """One collection of every repository; True when none failed."""
         started = time.monotonic()
-        async with aiohttp.ClientSession() as session:
-            clients = _Clients(self.settings, session, self.health)
-            repositories, failed = await self._repositories(clients)
-            failed += await self._collect(clients, repositories)
-        await asyncio.to_thread(self._refresh)
+        url = self.settings.database_url
+        locked = url is not None and self.settings.repository_locks
+        locks = RepositoryLocks(
+            url.get_secret_value() if url is not None and locked else None,
+            self.settings.database_timeout,
+        )
+        async with self._busy:
+            async with aiohttp.ClientSession() as session, locks:
+                clients = _Clients(self.settings, session, self.health)
+                repositories, failed = await self._repositories(clients)
+                failed += await self._collect(clients, locks, repositories)
+            await self._rebuild()
         now = time.time()
         self.health.last_attempt, self.health.last_duration = now, time.monotonic() - started
         if not failed:
@@ -267,7 +289,9 @@ class RepoMetrics:
     def _limits(self) -> Limits:
         return Limits(statement_timeout=self.settings.database_timeout, lock_timeout=5.0)
 
-    async def _collect(self, clients: "_Clients", repositories: Sequence[Repository]) -> int:
+    async def _collect(
+        self, clients: "_Clients", locks: RepositoryLocks, repositories: Sequence[Repository]
+    ) -> int:
         limit = asyncio.Semaphore(self.settings.concurrency)
         done = 0
         last_report = time.monotonic()
@@ -276,13 +300,8 @@ class RepoMetrics:
             nonlocal done, last_report
             async with limit:
                 try:
-                    github = await clients.for_repository(repository)
-                    known = self.knowledge.get(repository.slug)
-                    outcome, knowledge = await self.collector.collect(
-                        github, repository.slug, known
-                    )
-                    self.knowledge[repository.slug] = knowledge
-                except (GitHubError, StoreUnavailable) as error:
+                    outcome = await self._one(clients, locks, repository)
+                except (GitHubError, StoreUnavailable, LocksUnavailable) as error:
                     log.error(
                         "repository_failed",
                         extra={"repository": repository.slug, "error": str(error)},
@@ -298,16 +317,61 @@ class RepoMetrics:
         outcomes = await asyncio.gather(*(one(r) for r in repositories))
         return sum(outcome is Outcome.FAILED for outcome in outcomes)
 
-    def _refresh(self) -> None:
-        """The indicators rebuilt from every repository known (in the store: gone ones and
-        those no longer listed too)."""
+    async def _one(
+        self, clients: "_Clients", locks: RepositoryLocks, repository: Repository
+    ) -> Outcome:
+        """Collect one repository unless, with a shared store, another pod collected it less
+        than an interval ago (looked at before the lock, so that the pod that collects it
+        finds it free, and again under the lock) or is collecting it now."""
+        slug = repository.slug
+        if locks.shared and await self._collected_elsewhere(slug):
+            return Outcome.SKIPPED_FRESH
+        async with locks.held(slug) as held:
+            if not held:
+                log.info("repository_skipped", extra={"repository": slug, "reason": "locked"})
+                return Outcome.SKIPPED_LOCKED
+            if locks.shared and await self._collected_elsewhere(slug):
+                return Outcome.SKIPPED_FRESH
+            github = await clients.for_repository(repository)
+            known = self.knowledge.get(slug)
+            outcome, self.knowledge[slug] = await self.collector.collect(github, slug, known)
+            if locks.shared and outcome is not Outcome.FAILED:
+                marker = Collected(self.settings.instance_id, time.time())
+                await asyncio.to_thread(self.store.mark, slug, marker)
+        return outcome
+
+    async def _collected_elsewhere(self, slug: str) -> bool:
+        """Whether another pod collected the repository less than an interval ago; its
+        knowledge is brought up to date with what other pods stored either way."""
+        known = self.knowledge.get(slug)
+        self.knowledge[slug], collected = await asyncio.to_thread(self.store.current, slug, known)
+        fresh = (
+            collected is not None
+            and collected.by != self.settings.instance_id
+            and time.time() - collected.at < FRESH_SHARE * self.settings.interval
+        )
+        if fresh:
+            log.info("repository_skipped", extra={"repository": slug, "reason": "fresh"})
+        return fresh
+
+    async def refresh(self) -> None:
+        """Rebuild the indicators, unless a collection runs (it does when it ends)."""
+        if not self._busy.locked():
+            async with self._busy:
+                await self._rebuild()
+
+    async def _rebuild(self) -> None:
+        """The indicators rebuilt from every repository of the store, those other pods
+        changed read again (gone ones and those no longer listed too), so that every pod
+        serves the same indicators."""
         try:
-            for name in self.store.repositories():
-                if name not in self.knowledge:
-                    self.knowledge[name] = self.store.load(name)
+            changed = await asyncio.to_thread(self.store.refresh, dict(self.knowledge))
         except StoreUnavailable as error:
             log.error("store_unavailable", extra={"error": str(error)})
-        self.families = indicator_families(
+        else:
+            self.knowledge.update(changed)
+        self.families = await asyncio.to_thread(
+            indicator_families,
             list(self.knowledge.values()),
             self.kebechet,
             self.settings.top_repositories,
@@ -411,6 +475,10 @@ async def serve(settings: RepoMetricsSettings) -> None:
             log.error("collection_failed", extra={"error": str(error)})
         collected.set()
 
+    async def refresh() -> None:
+        if collected.is_set():  # the first collection refreshes when it ends
+            await metrics.refresh()
+
     app = service.Service(
         COMMAND,
         registry_of(metrics),
@@ -421,5 +489,9 @@ async def serve(settings: RepoMetricsSettings) -> None:
             ("repositories", str(len(metrics.knowledge))),
         ],
     ).app()
-    work = repeat(collect, settings.interval, 0.1, random.Random())
+    rng = random.Random()
+    work = asyncio.gather(
+        repeat(collect, settings.interval, 0.1, rng),
+        repeat(refresh, settings.refresh_interval, 0.1, rng),
+    )
     await service.serve(app, settings.listen, work, store=metrics.store.backend.describe())

@@ -87,6 +87,9 @@ class _ReadOnly:
     def repositories(self) -> list[str]:
         return self.backend.repositories()
 
+    def versions(self, prefix: str) -> dict[str, str]:
+        return self.backend.versions(prefix)
+
     def describe(self) -> str:
         return self.backend.describe()
 
