@@ -232,9 +232,12 @@ async def test_a_group_github_refuses_for_good_is_dropped_and_the_others_go_on(
 async def test_a_rate_limit_pauses_every_write_until_its_end_even_across_a_restart(
     stack: Stack,
 ) -> None:
-    stack.github.faults.append(Fault(429, {"retry-after": "2"}))
+    stack.github.faults.append(Fault(429, {"retry-after": "3"}))
     await stack.send(payload(group="a"))
     await until(lambda: stack.github.limited_until > 0, "the rate-limit answer")
+    async with asyncio.timeout(30):  # the worker stores the pause at its next step
+        while not await stack.receiver.store.paused_until():
+            await asyncio.sleep(0.01)
     await stack.stop()  # restart inside the window
     assert await stack.receiver.store.paused_until() > time.time()
     restarted = stack.make_receiver()
