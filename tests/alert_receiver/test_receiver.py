@@ -235,9 +235,10 @@ async def test_a_rate_limit_pauses_every_write_until_its_end_even_across_a_resta
     stack.github.faults.append(Fault(429, {"retry-after": "3"}))
     await stack.send(payload(group="a"))
     await until(lambda: stack.github.limited_until > 0, "the rate-limit answer")
-    async with asyncio.timeout(30):  # the worker stores the pause at its next step
-        while not await stack.receiver.store.paused_until():
-            await asyncio.sleep(0.01)
+    deadline = time.monotonic() + 30  # the worker stores the pause at its next step
+    while not await stack.receiver.store.paused_until():
+        assert time.monotonic() < deadline, "the pause was never stored"
+        await asyncio.sleep(0.01)
     await stack.stop()  # restart inside the window
     assert await stack.receiver.store.paused_until() > time.time()
     restarted = stack.make_receiver()
