@@ -125,6 +125,7 @@ async def test_an_expired_lease_is_taken_over_and_the_late_worker_changes_nothin
     lost = await dead.next_due(now)
     assert lost is not None and not lost.taken_over
     assert await alive.next_due(time.time()) is None  # the lease holds
+    assert await alive.next_due(time.time() + 600) is None  # from a clock 10 min ahead too
     await asyncio.sleep(1.1)
     taken = await alive.next_due(time.time())
     assert taken is not None and taken.taken_over

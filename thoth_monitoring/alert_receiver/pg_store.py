@@ -10,8 +10,9 @@ during slow GitHub calls), expires by itself, and the next eligible group is one
 
 The group's issue (repo, number) is kept with it, so whichever replica drives it next reads the
 issue instead of trusting its own cache. GitHub's pacing of writes and its rate-limit pause are
-rows too: secondary limits count per token, not per replica. Write slots use the database's
-clock, so replicas with skewed clocks still space their writes.
+rows too: secondary limits count per token, not per replica. Leases and write slots run on the
+database's clock, so replicas with skewed clocks neither cut a live worker's lease short nor
+crowd their writes.
 
 One connection per replica, one operation at a time; each under ``statement_timeout`` on the
 server and a client deadline a little longer (a hung connection is thrown away and reopened).
@@ -76,10 +77,10 @@ INSERT INTO {SCHEMA}.github (id) VALUES (1) ON CONFLICT (id) DO NOTHING;
 _CLAIM = f"""
 WITH candidate AS (
     SELECT key, claimed_by AS previous FROM {SCHEMA}.groups
-    WHERE pending AND due <= %(now)s AND (claimed_until IS NULL OR claimed_until < %(now)s)
+    WHERE pending AND due <= %(now)s AND (claimed_until IS NULL OR claimed_until < {_NOW})
     ORDER BY due, since LIMIT 1 FOR UPDATE SKIP LOCKED
 )
-UPDATE {SCHEMA}.groups AS g SET claimed_by = %(claim)s, claimed_until = %(until)s
+UPDATE {SCHEMA}.groups AS g SET claimed_by = %(claim)s, claimed_until = {_NOW} + %(lease)s
 FROM candidate WHERE g.key = candidate.key
 RETURNING g.key, g.notification, g.version, g.attempts, g.issue_repo, g.issue_number,
           candidate.previous
@@ -166,7 +167,7 @@ class PostgresGroupStore:
         """Claim the longest-waiting due group nobody holds (or whose lease ended)."""
         assert self.lease is not None
         claim = f"{self.replica}/{uuid.uuid4().hex[:8]}"
-        values = {"now": now, "claim": claim, "until": now + self.lease}
+        values = {"now": now, "claim": claim, "lease": self.lease}
         row = await self._fetchone(_CLAIM, values)
         if row is None:
             return None
