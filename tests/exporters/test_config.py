@@ -101,6 +101,24 @@ def test_missing_environment_variable_is_reported_with_its_line(tmp_path: Path) 
     }
 
 
+def test_an_unset_variable_named_in_a_comment_is_no_error(tmp_path: Path) -> None:
+    path = tmp_path / "exporter.yaml"
+    path.write_text(
+        "# ${THOTH_TEST_UNSET} comes from the pod's environment\n"
+        "listen: ':9701'  # or ${THOTH_TEST_UNSET}\n"
+        "password: 'a #${THOTH_TEST_UNSET_TOO}'\n"
+    )
+    with pytest.raises(ConfigError) as caught:  # inside quotes it is a value, not a comment
+        load_yaml(path, environ={})
+    assert caught.value.problems == [
+        ("line 3", "environment variable THOTH_TEST_UNSET_TOO is not set")
+    ]
+    assert load_yaml(path, environ={"THOTH_TEST_UNSET_TOO": "x"}) == {
+        "listen": ":9701",
+        "password": "a #x",
+    }
+
+
 def test_later_files_override_and_disable_by_name(tmp_path: Path) -> None:
     override = tmp_path / "override.yaml"
     override.write_text(

@@ -11,6 +11,8 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ValidationError
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_QUOTED = re.compile(r"""'(?:[^']|'')*'|"(?:[^"\\]|\\.)*\"""")  # YAML's quoted scalars
+_COMMENT = re.compile(r"(?:^|[ \t])#")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
@@ -83,6 +85,9 @@ def load_yaml_documents(path: Path, environ: Mapping[str, str] | None = None) ->
     def substitute(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in environ:
+            start = text.rfind("\n", 0, match.start()) + 1
+            if _in_comment(text[start : match.start()]):
+                return match.group(0)  # a comment that names a variable is no error
             line = text.count("\n", 0, match.start()) + 1
             problems.append((f"line {line}", f"environment variable {name} is not set"))
             return ""
@@ -99,6 +104,15 @@ def load_yaml_documents(path: Path, environ: Mapping[str, str] | None = None) ->
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(error, "problem", None) or str(error)
         raise ConfigError(str(path), [(where, f"invalid YAML: {problem}")]) from error
+
+
+def _in_comment(before: str) -> bool:
+    """Whether a line's text ``before`` some point has opened a YAML comment: a ``#`` at the
+    start or after a blank, outside quotes. When unsure (a quote left open, an apostrophe in a
+    plain value) it answers no, so an unset variable is still reported."""
+    plain = _QUOTED.sub("q", before)
+    comment = _COMMENT.search(plain)
+    return comment is not None and not any(quote in plain[: comment.start()] for quote in "'\"")
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
