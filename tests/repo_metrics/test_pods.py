@@ -45,6 +45,14 @@ INSTALLATIONS = (  # the knowledge graph's table, empty: the repositories come f
 )
 
 
+def graph_database(make_database: Callable[..., str]) -> str:
+    """A new database holding the knowledge graph's (empty) installations table."""
+    database = make_database()
+    with psycopg.connect(psycopg_url(database), autocommit=True) as conn:
+        conn.execute(INSTALLATIONS)
+    return database
+
+
 def test_the_lock_key_is_stable_distinct_and_a_signed_64_bit_integer() -> None:
     # fixed forever: pods of different releases must agree on it
     assert lock_key("thoth-station/adviser") == lock_key("Thoth-Station/Adviser")
@@ -145,9 +153,7 @@ async def test_pods_collect_each_repository_once_and_serve_the_same_indicators(
     """Two pods and 12 repositories (three and 60 with --run-slow) against one pod alone."""
     count, size = (3, 60) if run_slow else (2, len(REPOSITORIES))
     repositories = [f"thoth-station/repo-{i:02}" for i in range(size)]
-    database = make_database()
-    with psycopg.connect(psycopg_url(database), autocommit=True) as conn:
-        conn.execute(INSTALLATIONS)
+    database = graph_database(make_database)
     s3 = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
     bucket = f"thoth-{uuid.uuid4().hex[:8]}"
     s3.create_bucket(Bucket=bucket)
@@ -210,9 +216,7 @@ async def test_a_repository_another_pod_is_collecting_is_skipped(
 async def test_a_repository_another_pod_just_collected_is_left_to_it(
     collection: Collection, make_database: Callable[..., str]
 ) -> None:
-    database = make_database()
-    with psycopg.connect(psycopg_url(database), autocommit=True) as conn:
-        conn.execute(INSTALLATIONS)
+    database = graph_database(make_database)
     collection.github.add_repository("a/b")
     collection.github.add_pull_request("a/b", title=UPDATE, author=KEBECHET, author_type="Bot",
                                        at=at(0))  # fmt: skip
@@ -295,9 +299,7 @@ def test_a_refresh_reads_only_what_another_pod_changed(tmp_path: Path) -> None:
 async def test_a_serving_pod_shows_what_another_pod_collected(
     collection: Collection, make_database: Callable[..., str]
 ) -> None:
-    database = make_database()
-    with psycopg.connect(psycopg_url(database), autocommit=True) as conn:
-        conn.execute(INSTALLATIONS)
+    database = graph_database(make_database)
     collection.github.add_repository("a/b")
     shared = {"repositories": ["a/b"], "database_url": database}
     listen = f"127.0.0.1:{free_port()}"
@@ -342,9 +344,7 @@ async def test_two_once_processes_collect_each_repository_once(
 ) -> None:
     """The same with two ``repo-metrics --once`` processes started together, each its own
     event loop and connections, against a stand-in slow enough that they overlap."""
-    database = make_database()
-    with psycopg.connect(psycopg_url(database), autocommit=True) as conn:
-        conn.execute(INSTALLATIONS)
+    database = graph_database(make_database)
     bucket = f"thoth-{uuid.uuid4().hex[:8]}"
     boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1").create_bucket(
         Bucket=bucket

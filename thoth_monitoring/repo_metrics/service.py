@@ -219,11 +219,9 @@ class RepoMetrics:
     async def run(self) -> bool:
         """One collection of every repository; True when none failed."""
         started = time.monotonic()
-        url = self.settings.database_url
-        locked = url is not None and self.settings.repository_locks
+        url = self.settings.database_url if self.settings.repository_locks else None
         locks = RepositoryLocks(
-            url.get_secret_value() if url is not None and locked else None,
-            self.settings.database_timeout,
+            None if url is None else url.get_secret_value(), self.settings.database_timeout
         )
         async with self._busy:
             async with aiohttp.ClientSession() as session, locks:
