@@ -116,3 +116,13 @@ def test_regenerating_restores_the_folder_and_keeps_foreign_files(tmp_path: Path
 
 def test_rendering_twice_gives_the_same_bytes() -> None:
     assert render_all() == render_all()
+
+
+def test_an_output_folder_that_cannot_be_made_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    result = run("manifests", "--output", str(tmp_path / "file" / "generated"))
+    assert result.returncode == 1
+    assert (
+        result.stderr
+        == f"manifests: cannot write {tmp_path / 'file' / 'generated'}: Not a directory\n"
+    )

@@ -36,6 +36,12 @@ def _manifests(args: argparse.Namespace) -> int:
         if not stale:
             print(f"{output}: up to date")
         return 1 if stale else 0
-    for path in write_all(output):
+    try:
+        written = write_all(output)
+    except OSError as error:
+        print(f"manifests: cannot write {error.filename or output}: {error.strerror}",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    for path in written:
         print(f"wrote {path}")
     return 0
